@@ -1,0 +1,57 @@
+// Run by `npm prestart`: rebuild when dist/src/main.js is missing or older than any source file,
+// so `npm start` never runs stale JavaScript.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'dist', 'src', 'main.js');
+
+/** Newest modification time (ms) of any file below `dir`, or 0 if there is none. */
+function newestMtime(dir) {
+  let newest = 0;
+  for (const dirent of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, dirent.name);
+    const mtime = dirent.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
+    if (mtime > newest) newest = mtime;
+  }
+  return newest;
+}
+
+function mtimeOrNull(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+function staleReason() {
+  const built = mtimeOrNull(entry);
+  if (built === null) return 'dist/src/main.js is missing';
+  if (newestMtime(join(root, 'src')) > built) return 'src/ changed since the last build';
+  for (const config of ['tsconfig.json', 'tsconfig.build.json']) {
+    const mtime = mtimeOrNull(join(root, config));
+    if (mtime !== null && mtime > built) return `${config} changed since the last build`;
+  }
+  return null;
+}
+
+const reason = staleReason();
+if (reason !== null) {
+  console.log(`${reason}; running npm run build`);
+  // Under npm, npm_execpath is the npm that started us; reuse it rather than whichever npm is on PATH.
+  const npmCli = process.env.npm_execpath;
+  const result = npmCli?.endsWith('npm-cli.js')
+    ? spawnSync(process.execPath, [npmCli, 'run', 'build'], { cwd: root, stdio: 'inherit' })
+    : spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (result.error) {
+    console.error(`could not run npm run build: ${result.error.message}`);
+    process.exit(1);
+  }
+  if (result.status !== 0) {
+    console.error('npm run build failed; not starting');
+    process.exit(result.status ?? 1);
+  }
+}

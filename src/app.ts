@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { systemContext } from './platform/context.js';
+import { createRedis } from './platform/cache/redis.js';
+import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
+import { migrate } from './platform/db/migrate.js';
+import { opsRoutes } from './platform/http/ops-routes.js';
+import { createHttpServer, type HttpServer } from './platform/http/server.js';
+import { Jobs } from './platform/jobs/jobs.js';
+import { createMailer, type Mailer } from './platform/mail/mailer.js';
+import { MailQueue } from './platform/mail/queue.js';
+import { createLogger, type Logger } from './platform/observability/logger.js';
+import { createMetrics, type Metrics } from './platform/observability/metrics.js';
+import { projectRoot } from './platform/paths.js';
+import { auditRoutes } from './modules/audit/index.js';
+import { createAuthModule, createLoginLimiter } from './modules/auth/index.js';
+import { usersRoutes } from './modules/users/index.js';
+
+export const version = (
+  JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+export interface BazaarOptions {
+  logger?: Logger;
+  /** An already open database (tests); otherwise opened from config. */
+  database?: DatabaseHandle;
+  /** Apply pending migrations before building (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * The composition root: every platform service and module, wired once. The same object runs
+ * the API server, the worker, or both (`start`).
+ */
+export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics: Metrics = createMetrics();
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.dataDir,
+      poolSize: config.DATABASE_POOL_SIZE,
+    }));
+  if (options.migrate !== false) {
+    const applied = await migrate(database.db);
+    if (applied > 0) logger.info({ applied }, 'database migrated');
+  }
+
+  const jobs = new Jobs(
+    database,
+    {
+      retryLimit: config.JOB_RETRY_LIMIT,
+      retryDelaySeconds: config.JOB_RETRY_DELAY,
+      pollingIntervalSeconds: config.NODE_ENV === 'test' ? 0.5 : 1,
+      concurrency: config.WORKER_CONCURRENCY,
+    },
+    logger,
+    metrics,
+  );
+  const mailer: Mailer = createMailer({
+    smtpUrl: config.SMTP_URL,
+    from: config.MAIL_FROM,
+    mailDir: path.join(config.dataDir, 'mail'),
+  });
+  MailQueue.define(jobs, mailer, metrics, logger);
+  const mail = new MailQueue(jobs, config.MAIL_FROM);
+  const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
+
+  const auth = createAuthModule({ config, jobs, mail, limiter: createLoginLimiter(config, redis), logger });
+
+  const http: HttpServer = await createHttpServer(
+    {
+      logger,
+      metrics,
+      db: database.db,
+      bodyLimit: config.BODY_LIMIT,
+      trustProxy: config.TRUST_PROXY,
+      corsOrigins: config.CORS_ORIGINS,
+      publicUrl: config.publicUrl,
+      version,
+    },
+    () => auth.authenticator,
+  );
+
+  const checks = [
+    { name: 'database', check: () => database.ping() },
+    { name: 'jobs', check: () => jobs.ping(database.db) },
+    ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+  ];
+  await http.register(opsRoutes({ metrics, checks }));
+  await http.register(auth.rootRoutes);
+  await http.register(
+    async (api) => {
+      await api.register(auth.apiRoutes);
+      await api.register(usersRoutes);
+      await api.register(auditRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+
+  await auth.ensureSigningKey(database.db);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    metrics,
+    database,
+    jobs,
+    mailer,
+    redis,
+    http,
+    auth,
+    systemContext: () => systemContext(database.db),
+
+    /** Installs the job schema and queues; `work` also consumes them in this process. */
+    startJobs: (work: boolean) => jobs.start({ work }),
+
+    /** Graceful stop: refuse new requests, finish in-flight ones and running jobs, then close. */
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        await http.close();
+        await jobs.stop(config.SHUTDOWN_TIMEOUT);
+        mailer.close();
+        redis?.disconnect();
+        if (!options.database) await database.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+export type Bazaar = Awaited<ReturnType<typeof buildBazaar>>;

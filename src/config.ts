@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable Bazaar reads, validated once at startup. `docs/configuration.md`
+ * and the README table are generated from `configDocs` below, so a variable exists in one place.
+ * Any variable may instead be given as `<NAME>_FILE`, a path whose contents are the value
+ * (for secrets mounted as files by Docker or Kubernetes).
+ */
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const url = (protocols: string[]) =>
+  z.url().refine((value) => protocols.some((p) => value.startsWith(`${p}:`)), {
+    message: `must start with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+  });
+
+interface VarDoc {
+  description: string;
+  example?: string;
+}
+
+const vars = {
+  NODE_ENV: [
+    z.enum(['development', 'production', 'test']).default('development'),
+    { description: 'Runtime mode; `production` hides development hints.' },
+  ],
+  PORT: [
+    z.coerce.number().int().min(0).max(65535).default(3000),
+    { description: 'TCP port of the HTTP server.' },
+  ],
+  HOST: [
+    z.string().min(1).default('127.0.0.1'),
+    { description: 'Interface to listen on; `0.0.0.0` in containers.', example: '0.0.0.0' },
+  ],
+  PUBLIC_URL: [
+    url(['http', 'https']).optional(),
+    {
+      description:
+        'Public base URL used in links, e-mails and as the JWT issuer. Default `http://localhost:<PORT>`.',
+      example: 'https://shop.example.com',
+    },
+  ],
+  DATA_DIR: [
+    z.string().min(1).default('./data'),
+    { description: 'Directory for the embedded database, mail files and signing keys.' },
+  ],
+  DATABASE_URL: [
+    url(['postgres', 'postgresql']).optional(),
+    {
+      description:
+        'PostgreSQL (15+) connection URL. Unset: embedded PGlite in `DATA_DIR/db` (development only).',
+      example: 'postgres://bazaar:secret@db:5432/bazaar',
+    },
+  ],
+  DATABASE_POOL_SIZE: [
+    z.coerce.number().int().min(1).max(200).default(10),
+    { description: 'Maximum PostgreSQL connections per process.' },
+  ],
+  REDIS_URL: [
+    url(['redis', 'rediss']).optional(),
+    {
+      description: 'Redis URL for shared rate-limit counters. Unset: in-process memory.',
+      example: 'redis://redis:6379/0',
+    },
+  ],
+  REDIS_KEY_PREFIX: [
+    z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/)
+      .default('bazaar:'),
+    { description: 'Prefix of every Redis key, so several deployments can share one Redis.' },
+  ],
+  SMTP_URL: [
+    url(['smtp', 'smtps']).optional(),
+    {
+      description:
+        'SMTP server for outgoing mail. Unset: mail is written as `.eml` files to `DATA_DIR/mail`.',
+      example: 'smtp://user:pass@mail.example.com:587',
+    },
+  ],
+  MAIL_FROM: [
+    z.string().min(3).default('Bazaar <no-reply@bazaar.local>'),
+    { description: 'From address of outgoing mail.' },
+  ],
+  LOG_LEVEL: [
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    { description: 'pino log level.' },
+  ],
+  TRUST_PROXY: [
+    z.string().optional(),
+    {
+      description:
+        'Proxies whose `X-Forwarded-*` headers are trusted: `true`, a hop count, or comma-separated IPs/CIDRs. Unset: none.',
+      example: '10.0.0.0/8,127.0.0.1',
+    },
+  ],
+  CORS_ORIGINS: [
+    z.string().optional(),
+    {
+      description: 'Comma-separated origins allowed by CORS. Unset: no cross-origin access.',
+      example: 'https://shop.example.com',
+    },
+  ],
+  BODY_LIMIT: [
+    z.coerce.number().int().min(1024).default(1_048_576),
+    { description: 'Largest accepted request body in bytes.' },
+  ],
+  BAZAAR_ADMIN_EMAIL: [
+    z.email().default('admin@bazaar.local'),
+    { description: 'E-mail of the admin account created on first start.' },
+  ],
+  BAZAAR_ADMIN_PASSWORD: [
+    z.string().min(12).max(256).optional(),
+    { description: 'Password of that admin account. Unset: a random one is generated and printed once.' },
+  ],
+  SEED_DEMO_DATA: [flag(true), { description: 'Create the admin account (and demo data) on first start.' }],
+  JWT_AUDIENCE: [
+    z.string().min(1).default('bazaar-api'),
+    { description: 'The `aud` claim of access tokens.' },
+  ],
+  ACCESS_TOKEN_TTL: [seconds(900), { description: 'Access token lifetime in seconds.' }],
+  REFRESH_TOKEN_TTL: [
+    seconds(30 * 24 * 3600),
+    { description: 'Absolute lifetime of a sign-in session (refresh token family) in seconds.' },
+  ],
+  KEY_ENCRYPTION_KEY: [
+    z.string().min(32).optional(),
+    {
+      description:
+        'Secret (≥ 32 characters) that encrypts JWT signing keys at rest. Unset: keys are stored unencrypted.',
+    },
+  ],
+  PASSWORD_RESET_TTL: [seconds(3600), { description: 'Lifetime of a password reset link in seconds.' }],
+  EMAIL_VERIFICATION_TTL: [
+    seconds(48 * 3600),
+    { description: 'Lifetime of an e-mail verification link in seconds.' },
+  ],
+  MFA_CHALLENGE_TTL: [
+    seconds(300),
+    { description: 'Time to enter the second factor after the password, in seconds.' },
+  ],
+  LOGIN_LIMIT_PER_ACCOUNT: [
+    z.coerce.number().int().positive().default(5),
+    { description: 'Failed sign-ins allowed per account per `LOGIN_LIMIT_WINDOW`.' },
+  ],
+  LOGIN_LIMIT_PER_IP: [
+    z.coerce.number().int().positive().default(30),
+    { description: 'Sign-in attempts allowed per client IP per `LOGIN_LIMIT_WINDOW`.' },
+  ],
+  LOGIN_LIMIT_WINDOW: [seconds(900), { description: 'Window of the sign-in limits, in seconds.' }],
+  WORKER_CONCURRENCY: [
+    z.coerce.number().int().min(1).max(100).default(4),
+    { description: 'Jobs each worker process handles at once per queue.' },
+  ],
+  JOB_RETRY_LIMIT: [
+    z.coerce.number().int().min(0).max(50).default(5),
+    { description: 'Retries of a failed job before it goes to the dead-letter queue.' },
+  ],
+  JOB_RETRY_DELAY: [seconds(5), { description: 'First retry delay in seconds; doubles on each retry.' }],
+  SHUTDOWN_TIMEOUT: [
+    seconds(15),
+    { description: 'Seconds to finish in-flight work on SIGTERM before exiting.' },
+  ],
+} satisfies Record<string, [z.ZodType, VarDoc]>;
+
+type Vars = typeof vars;
+export type Env = { [K in keyof Vars]: z.output<Vars[K][0]> };
+
+export interface Config extends Env {
+  publicUrl: string;
+  dataDir: string;
+  embedded: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const configDocs = Object.entries(vars).map(([name, [schema, doc]]) => {
+  const parsed = (schema as z.ZodType).safeParse(undefined);
+  const fallback = parsed.success && parsed.data !== undefined ? String(parsed.data) : undefined;
+  return { name, default: fallback, ...doc };
+});
+
+function readVar(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const fileVar = env[`${name}_FILE`];
+  if (fileVar) {
+    try {
+      return readFileSync(fileVar, 'utf8').trim();
+    } catch {
+      throw new ConfigError(`${name}_FILE points to "${fileVar}", which cannot be read.`);
+    }
+  }
+  const value = env[name];
+  return value === '' ? undefined : value;
+}
+
+/** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, [schema]] of Object.entries(vars)) {
+    const raw = readVar(env, name);
+    const result = (schema as z.ZodType).safeParse(raw);
+    if (!result.success) {
+      const reason = result.error.issues[0]?.message ?? 'invalid value';
+      throw new ConfigError(`${name} is invalid (${reason}); got "${raw}". ${describe(name)}`);
+    }
+    out[name] = result.data;
+  }
+  const values = out as Env;
+  return {
+    ...values,
+    publicUrl: (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/$/, ''),
+    dataDir: path.resolve(values.DATA_DIR),
+    embedded: values.DATABASE_URL === undefined,
+  };
+}
+
+function describe(name: string): string {
+  const doc = configDocs.find((d) => d.name === name);
+  return doc ? `Expected: ${doc.description}` : '';
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+import { buildBazaar, version, type Bazaar } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+const usage = `Bazaar ${version} — headless commerce platform
+
+Usage: bazaar <command>
+
+  start         API server + worker in one process (what \`npm start\` runs)
+  serve         API server only (run any number of them)
+  worker        background worker only (run any number of them)
+  migrate       apply database migrations and install the job queues, then exit
+  seed          create the admin account (and demo data) if missing, then exit
+  keys rotate   create a new JWT signing key; tokens signed by the old one stay valid until they expire
+
+Configuration comes from environment variables: see README.md or docs/configuration.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(usage);
+    return command ? 0 : 1;
+  }
+  if (command === '--version' || command === 'version') {
+    console.log(version);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Configuration error: ${error.message}`);
+      return 78; // EX_CONFIG
+    }
+    throw error;
+  }
+
+  switch (command) {
+    case 'start':
+      return runServer(config, { serve: true, work: true });
+    case 'serve':
+      return runServer(config, { serve: true, work: false });
+    case 'worker':
+      return runServer(config, { serve: false, work: true });
+    case 'migrate': {
+      const bazaar = await buildBazaar(config);
+      await bazaar.startJobs(false);
+      await bazaar.stop();
+      console.log('Database migrated and job queues installed.');
+      return 0;
+    }
+    case 'seed': {
+      const bazaar = await buildBazaar(config);
+      const admin = await bazaar.auth.createAdminIfMissing(
+        bazaar.systemContext(),
+        config.BAZAAR_ADMIN_EMAIL,
+        config.BAZAAR_ADMIN_PASSWORD,
+      );
+      await bazaar.stop();
+      console.log(admin.created ? adminLine(admin) : `Admin ${admin.email} already exists.`);
+      return 0;
+    }
+    case 'keys': {
+      if (sub !== 'rotate') break;
+      const bazaar = await buildBazaar(config);
+      const { kid } = await bazaar.auth.rotateSigningKey(bazaar.systemContext());
+      await bazaar.stop();
+      console.log(`New signing key ${kid} is active; previous keys are published until their tokens expire.`);
+      return 0;
+    }
+  }
+  console.error(`Unknown command: ${argv.join(' ')}\n\n${usage}`);
+  return 64; // EX_USAGE
+}
+
+function adminLine(admin: { email: string; password?: string }): string {
+  return admin.password
+    ? `Admin account created: ${admin.email} / ${admin.password}  (shown once — store it now)`
+    : `Admin account created: ${admin.email} (password from BAZAAR_ADMIN_PASSWORD)`;
+}
+
+async function runServer(config: Config, roles: { serve: boolean; work: boolean }): Promise<number> {
+  const startedAt = performance.now();
+  const bazaar = await buildBazaar(config);
+  installShutdown(bazaar, config.SHUTDOWN_TIMEOUT);
+
+  let admin: { created: boolean; email: string; password?: string } | undefined;
+  if (roles.serve && config.SEED_DEMO_DATA) {
+    admin = await bazaar.auth.createAdminIfMissing(
+      bazaar.systemContext(),
+      config.BAZAAR_ADMIN_EMAIL,
+      config.BAZAAR_ADMIN_PASSWORD,
+    );
+  }
+  await bazaar.startJobs(roles.work);
+  if (roles.serve) await bazaar.http.listen({ port: config.PORT, host: config.HOST });
+
+  const readyMs = Math.round(performance.now() - startedAt);
+  bazaar.logger.info({ roles, ready_ms: readyMs, database: bazaar.database.kind }, 'bazaar ready');
+  if (roles.serve) printBanner(bazaar, roles, admin);
+  return new Promise<number>(() => undefined); // runs until a signal stops it
+}
+
+function printBanner(
+  bazaar: Bazaar,
+  roles: { work: boolean },
+  admin?: { created: boolean; email: string; password?: string },
+) {
+  const { config } = bazaar;
+  const base = config.publicUrl;
+  const lines = [
+    '',
+    `  Bazaar ${version} is running (${roles.work ? 'API server + worker' : 'API server'})`,
+    '',
+    `  API          ${base}/api/v1`,
+    `  API docs     ${base}/docs`,
+    `  OpenAPI      ${base}/api/v1/openapi.json`,
+    `  JWKS         ${base}/.well-known/jwks.json`,
+    `  Health       ${base}/healthz · ${base}/readyz · ${base}/metrics`,
+    `  Mail         ${bazaar.mailer.destination}${config.SMTP_URL ? '' : ' (.eml files)'}`,
+  ];
+  if (admin?.created) {
+    lines.push(
+      `  Admin        ${admin.email} / ${admin.password ?? '(BAZAAR_ADMIN_PASSWORD)'}   ← shown once, store it now`,
+    );
+  } else if (admin) {
+    lines.push(
+      `  Admin        ${admin.email} (password printed at first start; use "forgot password" to reset — mail goes to the folder above)`,
+    );
+  }
+  if (config.embedded) {
+    lines.push(
+      '',
+      `  ⚠  Embedded database (PGlite in ${config.dataDir}/db): for development and demos only — it does not fsync.`,
+      '     Set DATABASE_URL (and REDIS_URL, SMTP_URL) for production.',
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+function installShutdown(bazaar: Bazaar, timeoutSeconds: number) {
+  const shutdown = (signal: string) => {
+    bazaar.logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+    const force = setTimeout(
+      () => {
+        bazaar.logger.error('shutdown timed out; exiting');
+        process.exit(1);
+      },
+      (timeoutSeconds + 5) * 1000,
+    );
+    force.unref();
+    bazaar.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        bazaar.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

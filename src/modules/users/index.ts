@@ -1,0 +1,16 @@
+/** The users module: profiles, preferences, admin search, export and erasure. */
+export {
+  createUser,
+  findUserByEmail,
+  findUserById,
+  getUser,
+  markEmailVerified,
+  normalizeEmail,
+  countAdmins,
+  registerUserDataContributor,
+  type User,
+  type UserStatus,
+  type UserDataContributor,
+} from './service.js';
+export { usersRoutes } from './routes.js';
+export { userSchema, toUserDto } from './http-schemas.js';

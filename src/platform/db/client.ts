@@ -1,0 +1,132 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+
+/** The drizzle database: PGlite or PostgreSQL, same API. Modules write SQL against this type only. */
+type NoSchema = Record<string, never>;
+export type Database = PgDatabase<PgQueryResultHKT, NoSchema>;
+/** An open transaction. Functions that must run inside the caller's transaction take this. */
+export type Tx = PgTransaction<PgQueryResultHKT, NoSchema, ExtractTablesWithRelations<NoSchema>>;
+/** Either: for reads that work inside or outside a transaction. */
+export type Executor = Database | Tx;
+
+/** pg-boss talks to the database through this shape (node-postgres' `query` result). */
+export interface SqlRunner {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface DatabaseHandle {
+  readonly kind: 'pglite' | 'postgres';
+  readonly db: Database;
+  /** A runner for pg-boss: PostgreSQL gets a connection string instead (pg-boss pools itself). */
+  readonly bossConnection: { connectionString: string } | { db: SqlRunner };
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url?: string;
+  dataDir: string;
+  poolSize: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  return options.url
+    ? openPostgres(options.url, options.poolSize)
+    : openPglite(path.join(options.dataDir, 'db'));
+}
+
+function openPostgres(url: string, poolSize: number): DatabaseHandle {
+  const client = postgres(url, {
+    max: poolSize,
+    onnotice: () => undefined,
+    connection: { application_name: 'bazaar' },
+  });
+  const db = drizzlePostgres({ client }) as unknown as Database;
+  return {
+    kind: 'postgres',
+    db,
+    bossConnection: { connectionString: url },
+    ping: async () => {
+      await client`select 1`;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dir: string): Promise<DatabaseHandle> {
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create({ dataDir: dir, extensions: { pg_trgm } });
+  return pgliteHandle(client);
+}
+
+/** Wraps an already open PGlite instance (tests pass one cloned from a migrated template). */
+export function pgliteHandle(client: PGlite): DatabaseHandle {
+  const db = drizzlePglite({ client }) as unknown as Database;
+  let closed = false;
+  return {
+    kind: 'pglite',
+    db,
+    bossConnection: {
+      db: {
+        // pg-boss sends multi-statement DDL without parameters; PGlite needs exec() for those.
+        async executeSql(text, values) {
+          if (values && values.length > 0) {
+            const result = await client.query(text, values.map(toDriverValue));
+            return { rows: result.rows };
+          }
+          const results = await client.exec(text);
+          return { rows: results.at(-1)?.rows ?? [] };
+        },
+      },
+    },
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}
+
+/** Values as node-postgres would send them: undefined → null, plain objects → JSON text; arrays stay arrays. */
+export function toDriverValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !Buffer.isBuffer(value)
+  ) {
+    return JSON.stringify(value);
+  }
+  return value;
+}
+
+/**
+ * A SqlRunner that executes through the transaction's own session, so pg-boss jobs are inserted
+ * atomically with the caller's writes (the transactional outbox).
+ */
+export function transactionRunner(tx: Tx): SqlRunner {
+  return {
+    async executeSql(text, values = []) {
+      const query = tx._.session.prepareQuery(
+        { sql: text, params: values.map(toDriverValue) },
+        undefined,
+        undefined,
+        false,
+      );
+      const result = (await query.execute()) as unknown;
+      return { rows: Array.isArray(result) ? result : (result as { rows: unknown[] }).rows };
+    },
+  };
+}

@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Actor, Context } from '../context.js';
+import type { Database } from '../db/client.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { errorEnvelope } from './envelope.js';
+import { sendError, toErrorBody } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission a route needs; `authenticated` = any signed-in actor. Unset = public. */
+    permission?: string;
+  }
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+  interface FastifyInstance {
+    db: Database;
+  }
+}
+
+/** Resolves a bearer token to an actor, or throws AppError('AUTH_FAILED'). Supplied by the auth module. */
+export interface Authenticator {
+  authenticate(token: string): Promise<Actor>;
+}
+
+export interface HttpOptions {
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  bodyLimit: number;
+  trustProxy?: string;
+  corsOrigins?: string;
+  publicUrl: string;
+  version: string;
+}
+
+export type App = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const SECRET_QUERY = /([?&](?:token|code|secret|client_secret|refresh_token)=)[^&]*/gi;
+
+export function parseTrustProxy(value: string | undefined): boolean | number | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/** The Fastify instance with every cross-cutting concern; modules add their routes to it. */
+export async function createHttpServer(options: HttpOptions, authenticator: () => Authenticator) {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    trustProxy: parseTrustProxy(options.trustProxy) as boolean | string[] | undefined,
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('db', options.db);
+  app.decorateRequest('actor', null);
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  if (options.corsOrigins) {
+    await app.register(cors, {
+      origin: options.corsOrigins.split(',').map((o) => o.trim()),
+      credentials: true,
+      exposedHeaders: [
+        'X-Request-Id',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+        'Retry-After',
+      ],
+    });
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', request.id);
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('X-Content-Type-Options', 'nosniff');
+    void reply.header('Referrer-Policy', 'no-referrer');
+    void reply.header('X-Frame-Options', 'DENY');
+    if (!reply.hasHeader('Content-Security-Policy')) {
+      void reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+    if (request.url.startsWith('/api/') && !reply.hasHeader('Cache-Control')) {
+      void reply.header('Cache-Control', 'no-store');
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    options.metrics.httpRequests.inc(labels);
+    options.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url.replace(SECRET_QUERY, '$1[redacted]'),
+        route,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+        actor: request.actor?.id,
+      },
+      'request completed',
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, error: body } = toErrorBody(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendError(request, reply, status, body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      404,
+      new AppError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`),
+    ),
+  );
+
+  // Declared permissions become a preHandler and the OpenAPI security requirement.
+  app.addHook('onRoute', (route) => {
+    const schema = (route.schema ?? {}) as FastifySchema & {
+      response?: Record<string, unknown>;
+      security?: unknown;
+      hide?: boolean;
+    };
+    if (route.url.startsWith('/api/') || route.url === '/oauth/token') {
+      schema.response = { ...standardErrors(route.config?.permission !== undefined), ...schema.response };
+    }
+    const permission = route.config?.permission;
+    if (permission) {
+      schema.security = [{ bearerAuth: [] }];
+      const guard = async (request: FastifyRequest) => {
+        request.actor = await authenticator().authenticate(bearerToken(request));
+        if (permission !== 'authenticated' && !request.actor.permissions.has(permission)) {
+          throw new AppError('FORBIDDEN', `This action needs the ${permission} permission.`);
+        }
+      };
+      route.preHandler = [guard, ...toArray(route.preHandler)];
+    }
+    route.schema = schema;
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Bazaar API',
+        version: options.version,
+        description:
+          'Bazaar is a headless commerce platform. Every answer is JSON in one envelope: `{ request_id, data, meta?, links? }` on success and `{ request_id, error: { code, message, details? } }` on failure.',
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+        contact: { name: 'Bazaar', url: options.publicUrl },
+      },
+      servers: [{ url: options.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+    staticCSP: true,
+  });
+
+  return app;
+}
+
+export type HttpServer = Awaited<ReturnType<typeof createHttpServer>>;
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer ([\w.~+/=-]{1,4096})$/i.exec(header) : null;
+  if (!match?.[1]) throw new AppError('AUTH_FAILED', 'A valid Bearer access token is required.');
+  return match[1];
+}
+
+function standardErrors(authenticated: boolean): Record<string, unknown> {
+  const errors: Record<string, unknown> = {
+    400: errorEnvelope.describe('The request is invalid (malformed JSON, wrong types, unknown fields).'),
+    404: errorEnvelope.describe('Not found.'),
+    413: errorEnvelope.describe('The request body is too large.'),
+    415: errorEnvelope.describe('Unsupported Content-Type.'),
+    429: errorEnvelope.describe('Too many requests; retry after the Retry-After header.'),
+    500: errorEnvelope.describe('An unexpected error occurred.'),
+  };
+  if (authenticated) {
+    errors[401] = errorEnvelope.describe('Missing, invalid or expired access token.');
+    errors[403] = errorEnvelope.describe('The token lacks the permission this operation needs.');
+  }
+  return errors;
+}
+
+/** The service context of a request: actor, request id, client IP and the database. */
+export function contextOf(request: FastifyRequest): Context {
+  return {
+    requestId: request.id,
+    actor: request.actor,
+    ip: request.ip,
+    userAgent: request.headers['user-agent'],
+    db: request.server.db,
+  };
+}

@@ -1,0 +1,73 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import nodemailer, { type Transporter } from 'nodemailer';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** Stable per message, so a retried job never sends a different mail. */
+  messageId: string;
+  /** A label for metrics and logs (e.g. `password-reset`). */
+  template: string;
+}
+
+export interface Mailer {
+  /** Where mail goes, for the startup banner. */
+  readonly destination: string;
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+export function newMessageId(from: string): string {
+  const domain = /@([^>\s]+)/.exec(from)?.[1] ?? 'bazaar.local';
+  return `<${randomUUID()}@${domain}>`;
+}
+
+/** SMTP when `smtpUrl` is set, otherwise `.eml` files in `mailDir`. */
+export function createMailer(options: { smtpUrl?: string; from: string; mailDir: string }): Mailer {
+  return options.smtpUrl
+    ? smtpMailer(options.smtpUrl, options.from)
+    : fileMailer(options.mailDir, options.from);
+}
+
+function toNodemailer(message: MailMessage, from: string) {
+  return {
+    from,
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    messageId: message.messageId,
+    headers: { 'X-Bazaar-Template': message.template },
+  };
+}
+
+function smtpMailer(smtpUrl: string, from: string): Mailer {
+  const transport: Transporter = nodemailer.createTransport(smtpUrl);
+  const url = new URL(smtpUrl);
+  return {
+    destination: `${url.protocol}//${url.host}`,
+    async send(message) {
+      await transport.sendMail(toNodemailer(message, from));
+    },
+    close: () => transport.close(),
+  };
+}
+
+function fileMailer(mailDir: string, from: string): Mailer {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    destination: mailDir,
+    async send(message) {
+      const info = (await transport.sendMail(toNodemailer(message, from))) as { message: Buffer };
+      await mkdir(mailDir, { recursive: true });
+      const safeId = message.messageId.replace(/[^\w.-]/g, '');
+      // Named by Message-ID: a retried job overwrites its own file instead of adding a second mail.
+      await writeFile(path.join(mailDir, `${safeId}.eml`), info.message);
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,86 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from './helpers/app.js';
+import { testDatabaseUrl } from './helpers/env.js';
+
+const tsx = path.resolve('node_modules/tsx/dist/cli.mjs');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `bazaar start` as a user runs it: a real process, its banner, its signals. */
+describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded default', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bazaar-cli-'));
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops with one sentence naming a bad variable', () => {
+    const result = spawnSync(process.execPath, [tsx, 'src/main.ts', 'start'], {
+      env: { ...process.env, PORT: 'http', DATABASE_URL: '' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toMatch(/^Configuration error: PORT is invalid/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('starts, prints URLs and working admin credentials, and stops gracefully on SIGTERM', async () => {
+    const port = await freePort();
+    let output = '';
+    child = spawn(process.execPath, [tsx, 'src/main.ts', 'start'], {
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        SMTP_URL: '',
+        NODE_ENV: 'development',
+      },
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+    const banner = await waitFor(
+      () => (/Admin\s+(\S+) \/ (\S+)/.exec(output) ? output : undefined),
+      60_000,
+      'the startup banner',
+    );
+    expect(banner).toContain(`http://localhost:${port}/docs`);
+    expect(banner).toContain(`http://localhost:${port}/.well-known/jwks.json`);
+    expect(banner).toMatch(/Embedded database .* for development/);
+    const [, email, password] = /Admin\s+(\S+) \/ (\S+)/.exec(banner)!;
+
+    const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(login.status).toBe(200);
+    const { data } = (await login.json()) as { data: { access_token: string } };
+    const me = await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, {
+      headers: { authorization: `Bearer ${data.access_token}` },
+    });
+    expect(((await me.json()) as { data: { roles: string[] } }).data.roles).toContain('admin');
+    expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBeLessThan(400);
+
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/shutting down/);
+  }, 90_000);
+});

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    testTimeout: 30_000,
+    // Migrating a fresh PGlite template takes several seconds; setup hooks get room for it.
+    hookTimeout: 120_000,
+    globalSetup: ['test/global-setup.ts'],
+    pool: 'forks',
+    fileParallelism: true,
+    // The CI machines have 2 cores.
+    maxWorkers: 2,
+  },
+});
