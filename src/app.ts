@@ -7,6 +7,7 @@ import { createRedis } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
 import { opsRoutes } from './platform/http/ops-routes.js';
+import { parseRateLimits } from './platform/http/rate-limit.js';
 import { createHttpServer, type HttpServer } from './platform/http/server.js';
 import { Jobs } from './platform/jobs/jobs.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
@@ -69,7 +70,14 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
   const mail = new MailQueue(jobs, config.MAIL_FROM);
   const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
 
-  const auth = createAuthModule({ config, jobs, mail, limiter: createLoginLimiter(config, redis), logger });
+  const auth = createAuthModule({
+    config,
+    db: database.db,
+    jobs,
+    mail,
+    limiter: createLoginLimiter(config, redis),
+    logger,
+  });
 
   const http: HttpServer = await createHttpServer(
     {
@@ -81,6 +89,14 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       corsOrigins: config.CORS_ORIGINS,
       publicUrl: config.publicUrl,
       version,
+      rateLimit: {
+        redis,
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        defaultRule: { limit: config.RATE_LIMIT_DEFAULT, windowSeconds: 60 },
+        overrides: parseRateLimits(config.RATE_LIMITS),
+        onStoreError: (error) =>
+          logger.warn({ err: error }, 'rate-limit store unavailable; serving without limits'),
+      },
     },
     () => auth.authenticator,
   );

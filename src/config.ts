@@ -111,6 +111,24 @@ const vars = {
     z.coerce.number().int().min(1024).default(1_048_576),
     { description: 'Largest accepted request body in bytes.' },
   ],
+  RATE_LIMIT_DEFAULT: [
+    z.coerce.number().int().positive().default(600),
+    { description: 'Requests per minute per user (or IP) for an endpoint without its own limit.' },
+  ],
+  RATE_LIMITS: [
+    z
+      .string()
+      .regex(
+        /^\s*([A-Z]+ \/\S*=\d+\/\d+\s*)(,\s*[A-Z]+ \/\S*=\d+\/\d+\s*)*$/,
+        'expected "METHOD /path=limit/windowSeconds, …"',
+      )
+      .optional(),
+    {
+      description:
+        'Per-endpoint overrides of the built-in limits: `METHOD /route=limit/windowSeconds`, comma-separated.',
+      example: 'GET /api/v1/users=200/60,POST /api/v1/orders=60/60',
+    },
+  ],
   BAZAAR_ADMIN_EMAIL: [
     z.email().default('admin@bazaar.local'),
     { description: 'E-mail of the admin account created on first start.' },
@@ -185,7 +203,7 @@ export class ConfigError extends Error {
 export const configDocs = Object.entries(vars).map(([name, [schema, doc]]) => {
   const parsed = (schema as z.ZodType).safeParse(undefined);
   const fallback = parsed.success && parsed.data !== undefined ? String(parsed.data) : undefined;
-  return { name, default: fallback, ...doc };
+  return { name, default: fallback, description: doc.description, example: (doc as VarDoc).example };
 });
 
 function readVar(env: NodeJS.ProcessEnv, name: string): string | undefined {

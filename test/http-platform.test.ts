@@ -119,3 +119,29 @@ describe('HTTP platform', () => {
     expect(res.headers['content-type']).toContain('charset=utf-8');
   });
 });
+
+describe('rate limits', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { RATE_LIMITS: 'POST /api/v1/auth/verify=3/60' } });
+  });
+  afterAll(() => app.close());
+
+  it('counts per endpoint and caller, sends RateLimit headers, then 429 with Retry-After', async () => {
+    const call = (headers: Record<string, string> = {}) =>
+      app.api('POST', '/api/v1/auth/verify', { token: 'x' }, undefined, headers);
+    const first = await call();
+    expect(first.headers['ratelimit-limit']).toBe('3');
+    expect(first.headers['ratelimit-remaining']).toBe('2');
+    expect(Number(first.headers['ratelimit-reset'])).toBeGreaterThan(0);
+    await call();
+    await call();
+    // Without TRUST_PROXY a forged X-Forwarded-For does not make a new caller.
+    const limited = await call({ 'x-forwarded-for': '203.0.113.9' });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('RATE_LIMIT');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Other endpoints have their own budget.
+    expect((await app.api('GET', '/api/v1/openapi.json')).status).toBe(200);
+  });
+});

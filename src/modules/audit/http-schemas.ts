@@ -36,8 +36,8 @@ export const auditEntry = z
     target_id: z.string().max(100).nullable(),
     request_id: z.string().max(128).nullable(),
     ip: z.string().max(64).nullable(),
-    diff: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).nullable(),
-    metadata: z.record(z.string(), z.unknown()).nullable(),
+    diff: z.record(z.string().max(100), z.object({ from: z.unknown(), to: z.unknown() })).nullable(),
+    metadata: z.record(z.string().max(100), z.unknown()).nullable(),
   })
   .meta({ id: 'AuditEntry' });
 

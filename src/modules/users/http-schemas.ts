@@ -90,5 +90,7 @@ export const userEnvelope = envelope(userSchema);
 export const userList = listEnvelope(userSchema);
 export const preferencesEnvelope = envelope(preferencesSchema);
 export const exportEnvelope = envelope(
-  z.record(z.string(), z.unknown()).meta({ description: 'Everything Bazaar holds about you, by module.' }),
+  z
+    .record(z.string().max(100), z.unknown())
+    .meta({ description: 'Everything Bazaar holds about you, by module.' }),
 );

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { pageOf } from '../../platform/http/envelope.js';
 import { contextOf } from '../../platform/http/server.js';
 import { assertCanReadUser } from './policy.js';
@@ -133,12 +134,12 @@ export const usersRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Erase your account',
         description:
           'Removes or anonymises your personal data and ends every session. The audit trail is kept. Cannot be undone.',
-        response: { 204: { type: 'null', description: 'Erased.' } },
+        response: { 204: z.null().describe('Erased.') },
       },
     },
     async (request, reply) => {
       await eraseUser(contextOf(request), request.actor!.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 

@@ -206,7 +206,7 @@ export async function eraseUser(ctx: Context, userId: string): Promise<void> {
     await tx.db
       .update(users)
       .set({
-        email: `erased+${userId}@invalid`,
+        email: `erased-${userId}@erased.invalid`,
         name: 'Erased user',
         status: 'erased',
         erasedAt: new Date(),

@@ -17,7 +17,7 @@ export const errorEnvelope = z
       details: z
         .union([
           z.array(z.object({ field: z.string().max(200), message: z.string().max(500) })).max(100),
-          z.record(z.string(), z.unknown()),
+          z.record(z.string().max(100), z.unknown()),
         ])
         .optional(),
     }),

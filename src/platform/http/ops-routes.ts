@@ -20,6 +20,7 @@ export function opsRoutes(options: { metrics: Metrics; checks: ReadinessCheck[] 
       '/healthz',
       {
         schema: {
+          hide: true,
           operationId: 'healthz',
           tags: ['operations'],
           summary: 'Liveness',
@@ -34,6 +35,7 @@ export function opsRoutes(options: { metrics: Metrics; checks: ReadinessCheck[] 
       '/readyz',
       {
         schema: {
+          hide: true,
           operationId: 'readyz',
           tags: ['operations'],
           summary: 'Readiness',

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifySchema,
+} from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -15,6 +21,8 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { errorEnvelope } from './envelope.js';
+import { finishOpenApiDocument } from './openapi.js';
+import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
 import { sendError, toErrorBody } from './errors.js';
 
 declare module 'fastify' {
@@ -44,6 +52,7 @@ export interface HttpOptions {
   corsOrigins?: string;
   publicUrl: string;
   version: string;
+  rateLimit: RateLimitOptions;
 }
 
 export type App = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
@@ -68,8 +77,8 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     trustProxy: parseTrustProxy(options.trustProxy) as boolean | string[] | undefined,
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // Our own onResponse log line carries route, status and duration; Fastify's two lines per request are noise.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     genReqId: (req) => {
@@ -153,27 +162,32 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     ),
   );
 
-  // Declared permissions become a preHandler and the OpenAPI security requirement.
+  const limiterFor = rateLimiterFor(options.rateLimit);
+
+  // Declared permissions become a preHandler and the OpenAPI security requirement; every API
+  // route gets its rate limit after authentication, so limits are per user where there is one.
   app.addHook('onRoute', (route) => {
     const schema = (route.schema ?? {}) as FastifySchema & {
       response?: Record<string, unknown>;
       security?: unknown;
-      hide?: boolean;
     };
-    if (route.url.startsWith('/api/') || route.url === '/oauth/token') {
-      schema.response = { ...standardErrors(route.config?.permission !== undefined), ...schema.response };
-    }
     const permission = route.config?.permission;
-    if (permission) {
-      schema.security = [{ bearerAuth: [] }];
-      const guard = async (request: FastifyRequest) => {
-        request.actor = await authenticator().authenticate(bearerToken(request));
-        if (permission !== 'authenticated' && !request.actor.permissions.has(permission)) {
-          throw new AppError('FORBIDDEN', `This action needs the ${permission} permission.`);
-        }
-      };
-      route.preHandler = [guard, ...toArray(route.preHandler)];
-    }
+    const isApi = route.url.startsWith('/api/v1/') || route.url === '/oauth/token';
+    if (isApi) schema.response = { ...standardErrors(permission !== undefined), ...schema.response };
+    if (permission) schema.security = [{ bearerAuth: [] }];
+
+    const authenticate = async (request: FastifyRequest) => {
+      request.actor = await authenticator().authenticate(bearerToken(request));
+      if (permission !== 'authenticated' && !request.actor.permissions.has(permission!)) {
+        throw new AppError('FORBIDDEN', `This action needs the ${permission} permission.`);
+      }
+    };
+    const method = toArray(route.method).find((m) => m !== 'HEAD') ?? 'GET';
+    route.preHandler = [
+      ...(permission ? [authenticate] : []),
+      ...(isApi ? [limiterFor(method, route.url)] : []),
+      ...toArray(route.preHandler),
+    ];
     route.schema = schema;
   });
 
@@ -191,11 +205,26 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
       servers: [{ url: options.publicUrl }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'An access token from sign-in, refresh or POST /oauth/token: an RS256 JWT (RFC 9068 profile, RFC8725 best practices) valid for 15 minutes, verifiable with /.well-known/jwks.json.',
+          },
+          adminBearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'The same RS256 access token (RFC8725 best practices), issued to an admin account or an API client granted the operation’s permission.',
+          },
         },
       },
     },
     transform: jsonSchemaTransform,
+    transformObject: (documentObject) =>
+      finishOpenApiDocument(jsonSchemaTransformObject(documentObject) as Record<string, unknown>) as never,
   });
 
   await app.register(swaggerUi, {

@@ -1,0 +1,102 @@
+/**
+ * Finishes the generated OpenAPI document: headers every response carries, security
+ * requirements, and bounds that zod's JSON Schema output leaves implicit. Runs once per
+ * document build (@fastify/swagger's transformObject), never per request.
+ */
+
+type Json = Record<string, unknown>;
+
+const header = (description: string, schema: Json = { type: 'string', maxLength: 128 }) => ({
+  description,
+  schema,
+});
+
+const commonHeaders = {
+  'X-Request-Id': header('Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID).'),
+  'RateLimit-Limit': header('Requests allowed in the current window for this caller and endpoint.', {
+    type: 'integer',
+    format: 'int32',
+    minimum: 0,
+    maximum: 1_000_000,
+  }),
+  'RateLimit-Remaining': header('Requests left in the current window.', {
+    type: 'integer',
+    format: 'int32',
+    minimum: 0,
+    maximum: 1_000_000,
+  }),
+  'RateLimit-Reset': header('Seconds until the window resets.', {
+    type: 'integer',
+    format: 'int32',
+    minimum: 0,
+    maximum: 86_400,
+  }),
+  'Access-Control-Allow-Origin': header('Present when the request’s Origin is one of CORS_ORIGINS.', {
+    type: 'string',
+    maxLength: 2048,
+  }),
+};
+
+const retryAfter = header('Seconds to wait before retrying.', {
+  type: 'integer',
+  format: 'int32',
+  minimum: 1,
+  maximum: 86_400,
+});
+
+/** String formats whose length is bounded by the format itself. */
+const formatMaxLength: Record<string, number> = {
+  uuid: 36,
+  'date-time': 35,
+  date: 10,
+  email: 254,
+  uri: 2048,
+  ipv4: 15,
+  ipv6: 45,
+};
+
+export function finishOpenApiDocument(doc: Json): Json {
+  const servers = (doc.servers as Json[] | undefined) ?? [];
+  for (const server of servers) {
+    server['x-internal'] = false;
+    server.description ??= 'production';
+  }
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Json>>;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const operation of Object.values(item)) {
+      if (typeof operation !== 'object' || operation === null || !('responses' in operation)) continue;
+      if (operation.security === undefined) operation.security = [{}];
+      else if (path.includes('/admin')) operation.security = [{ adminBearerAuth: [] }];
+      for (const [status, response] of Object.entries(operation.responses as Record<string, Json>)) {
+        response.headers = {
+          ...commonHeaders,
+          ...(status === '429' || status === '503' ? { 'Retry-After': retryAfter } : {}),
+          ...(response.headers as Json | undefined),
+        };
+      }
+    }
+  }
+  boundSchemas(doc);
+  return doc;
+}
+
+function boundSchemas(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) boundSchemas(item);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as Json;
+  if (schema.type === 'integer' || (Array.isArray(schema.type) && schema.type.includes('integer'))) {
+    schema.format ??= 'int64';
+    if (schema.minimum === undefined && schema.exclusiveMinimum === undefined)
+      schema.minimum = Number.MIN_SAFE_INTEGER;
+    if (schema.maximum === undefined && schema.exclusiveMaximum === undefined)
+      schema.maximum = Number.MAX_SAFE_INTEGER;
+  }
+  if (schema.type === 'string' && schema.maxLength === undefined && typeof schema.format === 'string') {
+    const max = formatMaxLength[schema.format];
+    if (max) schema.maxLength = max;
+  }
+  for (const value of Object.values(schema)) boundSchemas(value);
+}
