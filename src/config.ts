@@ -202,7 +202,11 @@ export class ConfigError extends Error {
 
 export const configDocs = Object.entries(vars).map(([name, [schema, doc]]) => {
   const parsed = (schema as z.ZodType).safeParse(undefined);
-  const fallback = parsed.success && parsed.data !== undefined ? String(parsed.data) : undefined;
+  const value: unknown = parsed.success ? parsed.data : undefined;
+  const fallback =
+    typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      ? `${value}`
+      : undefined;
   return { name, default: fallback, description: doc.description, example: (doc as VarDoc).example };
 });
 

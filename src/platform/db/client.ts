@@ -125,7 +125,7 @@ export function transactionRunner(tx: Tx): SqlRunner {
         undefined,
         false,
       );
-      const result = (await query.execute()) as unknown;
+      const result = await query.execute();
       return { rows: Array.isArray(result) ? result : (result as { rows: unknown[] }).rows };
     },
   };

@@ -5,6 +5,7 @@ import { errorCodes } from '../errors.js';
 
 export const requestIdSchema = z
   .string()
+  .regex(/^[\w.:-]{1,128}$/)
   .max(128)
   .meta({ description: 'Echo of the X-Request-Id header.', example: '0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e' });
 

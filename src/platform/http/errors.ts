@@ -40,7 +40,8 @@ export function toErrorBody(error: unknown): { status: number; error: AppError }
   if (error instanceof AppError) return { status: statusOf[error.code], error };
 
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const details: FieldError[] = error.validation.map((issue) => ({
+    const issues = error.validation as { instancePath: string; params: unknown; message?: string }[];
+    const details: FieldError[] = issues.map((issue) => ({
       field: fieldName(error.validationContext, issue.instancePath, issue.params),
       message: issue.message ?? 'is invalid',
     }));

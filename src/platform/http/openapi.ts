@@ -12,7 +12,14 @@ const header = (description: string, schema: Json = { type: 'string', maxLength:
 });
 
 const commonHeaders = {
-  'X-Request-Id': header('Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID).'),
+  'X-Request-Id': header(
+    'Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID).',
+    {
+      type: 'string',
+      maxLength: 128,
+      pattern: '^[\\w.:-]{1,128}$',
+    },
+  ),
   'RateLimit-Limit': header('Requests allowed in the current window for this caller and endpoint.', {
     type: 'integer',
     format: 'int32',
@@ -33,6 +40,7 @@ const commonHeaders = {
   }),
   'Access-Control-Allow-Origin': header('Present when the request’s Origin is one of CORS_ORIGINS.', {
     type: 'string',
+    format: 'uri',
     maxLength: 2048,
   }),
 };
@@ -77,7 +85,44 @@ export function finishOpenApiDocument(doc: Json): Json {
     }
   }
   boundSchemas(doc);
+  dropUnusedComponents(doc);
+  const tags = Object.values(paths).flatMap((item) =>
+    Object.values(item).flatMap((op) => (op.tags as string[] | undefined) ?? []),
+  );
+  doc.tags = [...new Set(tags)].sort().map((name) => ({ name, description: tagDescriptions[name] ?? name }));
   return doc;
+}
+
+const tagDescriptions: Record<string, string> = {
+  auth: 'Sign-up, sign-in, tokens, sessions, passwords, two-factor and e-mail verification.',
+  oauth: 'OAuth 2.0 token endpoint and discovery documents for API clients.',
+  users: 'Profiles, preferences, data export and erasure; user administration.',
+  audit: 'The append-only log of sensitive actions.',
+  operations: 'Health and readiness.',
+};
+
+const REF = /#\/components\/schemas\/([\w.-]+)/g;
+
+/** zod emits request ("…Input") copies of every named schema; keep only the ones referenced. */
+function dropUnusedComponents(doc: Json): void {
+  const schemas = (doc.components as { schemas?: Record<string, Json> } | undefined)?.schemas;
+  if (!schemas) return;
+  for (const schema of Object.values(schemas)) {
+    delete schema.$id;
+    delete schema.$schema;
+  }
+  const outside = JSON.stringify({ ...doc, components: { ...(doc.components as Json), schemas: undefined } });
+  const referenced = new Set([...outside.matchAll(REF)].map((m) => m[1]!));
+  const pending = [...referenced];
+  while (pending.length > 0) {
+    for (const m of JSON.stringify(schemas[pending.pop()!] ?? {}).matchAll(REF)) {
+      if (!referenced.has(m[1]!)) {
+        referenced.add(m[1]!);
+        pending.push(m[1]!);
+      }
+    }
+  }
+  for (const name of Object.keys(schemas)) if (!referenced.has(name)) delete schemas[name];
 }
 
 function boundSchemas(node: unknown): void {

@@ -48,9 +48,10 @@ export function opsRoutes(options: { metrics: Metrics; checks: ReadinessCheck[] 
       },
       async (_request, reply) => {
         const checks = await Promise.all(
-          options.checks.map(async ({ name, check }) => {
+          options.checks.map(async (readiness) => {
+            const { name } = readiness;
             try {
-              await withTimeout(check(), 2000);
+              await withTimeout(readiness.check(), 2000);
               return { name, ok: true };
             } catch (error) {
               return { name, ok: false, error: error instanceof Error ? error.message : 'failed' };

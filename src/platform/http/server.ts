@@ -172,7 +172,10 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
       security?: unknown;
     };
     const permission = route.config?.permission;
-    const isApi = route.url.startsWith('/api/v1/') || route.url === '/oauth/token';
+    const isApi =
+      route.url.startsWith('/api/v1/') ||
+      route.url === '/oauth/token' ||
+      route.url.startsWith('/.well-known/');
     if (isApi) schema.response = { ...standardErrors(permission !== undefined), ...schema.response };
     if (permission) schema.security = [{ bearerAuth: [] }];
 

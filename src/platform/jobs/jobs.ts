@@ -61,14 +61,14 @@ export class Jobs {
       schedule: true,
       migrate: true,
       pollingIntervalSeconds: options.pollingIntervalSeconds,
-    } as PgBoss.ConstructorOptions);
+    });
     this.boss.on('error', (error: Error) => this.logger.error({ err: error }, 'job queue error'));
   }
 
   /** Declares a job queue and the function that handles its jobs. */
   define<T>(name: string, handler: JobHandler<T>): void {
     if (this.queues.has(name)) throw new Error(`Queue ${name} is defined twice.`);
-    this.queues.set(name, { name, handler: handler as JobHandler<never> });
+    this.queues.set(name, { name, handler: handler });
   }
 
   /**
