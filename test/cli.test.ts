@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/app.js';
-import { testDatabaseUrl } from './helpers/env.js';
+import postgres from 'postgres';
+import { testDatabaseUrl, withDatabase } from './helpers/env.js';
+import { startSmtpCatcher, type SmtpCatcher } from './helpers/smtp.js';
 
 const tsx = path.resolve('node_modules/tsx/dist/cli.mjs');
 
@@ -83,4 +85,85 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
     expect(await exited).toBe(0);
     expect(output).toMatch(/shutting down/);
   }, 90_000);
+});
+
+/** The scale-out shape on PostgreSQL: migrate once, then API servers and workers as separate processes. */
+describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on PostgreSQL', () => {
+  const children: ChildProcess[] = [];
+  const database = `bazaar_cli_${process.pid}`;
+  let smtp: SmtpCatcher | undefined;
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await smtp?.close();
+    const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
+    await sql.unsafe(`drop database if exists "${database}" with (force)`);
+    await sql.end();
+  });
+
+  it('migrates an empty database, seeds the admin, serves the API and delivers mail from the worker', async () => {
+    const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
+    await sql.unsafe(`drop database if exists "${database}" with (force)`);
+    await sql.unsafe(`create database "${database}"`);
+    await sql.end();
+    smtp = await startSmtpCatcher();
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      DATABASE_URL: withDatabase(testDatabaseUrl!, database),
+      SMTP_URL: smtp.url,
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      BAZAAR_ADMIN_EMAIL: 'owner@example.com',
+      BAZAAR_ADMIN_PASSWORD: 'Owner-Password-4242',
+      LOG_LEVEL: 'info',
+      DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bazaar-cli-pg-')),
+    };
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [tsx, 'src/main.ts', ...args], { env, encoding: 'utf8' });
+    const migrated = run('migrate');
+    expect(migrated.status, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toContain('Database migrated');
+    const seeded = run('seed');
+    expect(seeded.stdout).toContain('Admin account created: owner@example.com');
+    expect(run('seed').stdout).toContain('already exists');
+
+    const start = (role: string) => {
+      const child = spawn(process.execPath, [tsx, 'src/main.ts', role], { env });
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      children.push(child);
+      return { child, output: () => output };
+    };
+    const server = start('serve');
+    const worker = start('worker');
+    await waitFor(
+      () => (server.output().includes('bazaar ready') ? true : undefined),
+      60_000,
+      'the API server',
+    );
+    await waitFor(() => (worker.output().includes('bazaar ready') ? true : undefined), 60_000, 'the worker');
+    expect(server.output()).not.toContain('Embedded database');
+
+    const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'owner@example.com', password: 'Owner-Password-4242' }),
+    });
+    expect(login.status).toBe(200);
+    // The API server only enqueues; the separate worker process delivers.
+    const forgot = await fetch(`http://127.0.0.1:${port}/api/v1/auth/password/forgot`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'owner@example.com' }),
+    });
+    expect(forgot.status).toBe(202);
+    const mail = await smtp.waitForMail('owner@example.com', (m) => /reset/i.test(m.subject), 30_000);
+    expect(mail.text).toContain(`http://127.0.0.1:${port}/account/reset-password#token=`);
+
+    for (const { child } of [server, worker]) {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  }, 120_000);
 });
