@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { buildBazaar, type Bazaar } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/platform/observability/logger.js';
 import { baseEnv, testDatabaseUrl, withDatabase } from './env.js';
 
 export interface TestAppOptions {
@@ -15,6 +16,8 @@ export interface TestAppOptions {
   /** Listen on 127.0.0.1 with a random port (for real HTTP clients). */
   listen?: boolean;
   env?: Record<string, string | undefined>;
+  /** A logger of the test's own (e.g. to inspect log lines). */
+  logger?: Logger;
 }
 
 export interface TestApp {
@@ -69,7 +72,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   }
 
   const config = loadConfig(baseEnv(env));
-  const bazaar = await buildBazaar(config);
+  const bazaar = await buildBazaar(config, { logger: options.logger });
   await bazaar.startJobs(options.work ?? false);
   let url = '';
   if (options.listen) {
