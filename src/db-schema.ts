@@ -3,3 +3,6 @@ export * from './platform/jobs/schema.js';
 export * from './modules/users/schema.js';
 export * from './modules/auth/schema.js';
 export * from './modules/audit/schema.js';
+export * from './platform/http/idempotency-schema.js';
+export * from './modules/catalog/schema.js';
+export * from './modules/inventory/schema.js';
