@@ -145,3 +145,28 @@ describe('rate limits', () => {
     expect((await app.api('GET', '/api/v1/openapi.json')).status).toBe(200);
   });
 });
+
+describe('when Redis is unreachable', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    app = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:9/0' } });
+  });
+  afterAll(() => app.close());
+
+  it('keeps serving ordinary endpoints (fail open) but refuses credential endpoints (fail closed)', async () => {
+    const open = await app.api('GET', '/api/v1/openapi.json');
+    expect(open.status).toBe(200);
+    expect(open.headers['ratelimit-limit']).toBeUndefined();
+    const login = await app.api('POST', '/api/v1/auth/login', {
+      email: 'someone@example.com',
+      password: 'whatever-password',
+    });
+    expect(login.status).toBe(503);
+    expect(login.body.error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(Number(login.headers['retry-after'])).toBeGreaterThan(0);
+    const ready = await app.api('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.find((c: { name: string }) => c.name === 'redis').ok).toBe(false);
+  });
+});

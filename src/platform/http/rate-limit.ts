@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import { createLimiter, type Limiter } from '../security/rate-limit.js';
+import { createLimiter } from '../security/rate-limit.js';
 
 export interface RateRule {
   limit: number;
@@ -57,7 +57,13 @@ export interface RateLimitOptions {
 
 /** Builds the per-route preHandler; called from the onRoute hook once per route. */
 export function rateLimiterFor(options: RateLimitOptions) {
-  const limiters = new Map<string, Limiter>();
+  // While the store is down every request fails open; report that once a minute, not per request.
+  let lastReport = 0;
+  const reportStoreError = (error: unknown) => {
+    if (Date.now() - lastReport < 60_000) return;
+    lastReport = Date.now();
+    options.onStoreError?.(error);
+  };
   return (method: string, url: string) => {
     const key = `${method} ${url}`;
     const base = defaultRateRules[key];
@@ -72,7 +78,6 @@ export function rateLimiterFor(options: RateLimitOptions) {
       points: rule.limit,
       durationSeconds: rule.windowSeconds,
     });
-    limiters.set(key, limiter);
 
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const who = request.actor ? `${request.actor.kind}:${request.actor.id}` : `ip:${request.ip}`;
@@ -81,7 +86,7 @@ export function rateLimiterFor(options: RateLimitOptions) {
         result = await limiter.consume(who);
       } catch (error) {
         if (rule.failClosed) throw error;
-        options.onStoreError?.(error);
+        reportStoreError(error);
         return; // fail open: serving without a limit beats refusing everyone
       }
       void reply.header('RateLimit-Limit', String(rule.limit));
