@@ -6,3 +6,6 @@ export * from './modules/audit/schema.js';
 export * from './platform/http/idempotency-schema.js';
 export * from './modules/catalog/schema.js';
 export * from './modules/inventory/schema.js';
+export * from './modules/orders/schema.js';
+export * from './modules/payments/schema.js';
+export * from './modules/notifications/schema.js';
