@@ -1,0 +1,68 @@
+import { inflateSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { formatMoney, renderInvoicePdf } from './invoice-pdf.js';
+
+describe('invoice PDF', () => {
+  it('formats minor units per currency', () => {
+    expect(formatMoney(123456, 'USD')).toBe('USD 1,234.56');
+    expect(formatMoney(5, 'EUR')).toBe('EUR 0.05');
+    expect(formatMoney(1500, 'JPY')).toBe('JPY 1,500');
+  });
+
+  it('renders a PDF with the invoice number, lines and totals', async () => {
+    const pdf = await renderInvoicePdf({
+      number: 'INV-000042',
+      issuedAt: new Date('2026-11-21T10:00:00Z'),
+      orderNumber: 'BZ-100007',
+      seller: { name: 'Bazaar Demo Shop', address: ['1 Market Street', 'Springfield'] },
+      customer: {
+        name: 'Sam Shopper',
+        email: 'sam@example.com',
+        address: ['2 Elm Road', '12345 Springfield', 'US'],
+      },
+      lines: Array.from({ length: 40 }, (_, i) => ({
+        title: `Linen shirt ${i}`,
+        sku: `SHIRT-${i}`,
+        quantity: 2,
+        unitPrice: 2500,
+        lineTotal: 5000,
+      })),
+      currency: 'USD',
+      subtotal: 200_000,
+      shippingTotal: 0,
+      taxTotal: 38_000,
+      total: 238_000,
+    });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(pdf.subarray(-6).toString()).toContain('%%EOF');
+    const raw = pdf.toString('latin1');
+    const text = pdfText(pdf);
+    expect(text).toContain('Invoice INV-000042');
+    expect(text).toContain('Sam Shopper');
+    expect(text).toContain('SHIRT-39');
+    expect(text).toContain('USD 2,380.00');
+    // 40 lines do not fit on one A4 page.
+    expect((raw.match(/\/Type \/Page\b/g) ?? []).length).toBeGreaterThan(1);
+  });
+});
+
+/** The text drawn on the pages: inflate each content stream and decode pdfkit's hex strings. */
+function pdfText(pdf: Buffer): string {
+  const raw = pdf.toString('latin1');
+  const parts: string[] = [];
+  for (const match of raw.matchAll(/stream\n([\s\S]*?)\nendstream/g)) {
+    let content: string;
+    try {
+      content = inflateSync(Buffer.from(match[1]!, 'latin1')).toString('latin1');
+    } catch {
+      continue;
+    }
+    for (const line of content.split('\n')) {
+      const hexes = [...line.matchAll(/<([0-9a-f]+)>/gi)].map((m) =>
+        Buffer.from(m[1]!, 'hex').toString('latin1'),
+      );
+      if (hexes.length > 0) parts.push(hexes.join(''));
+    }
+  }
+  return parts.join('\n');
+}
