@@ -6,17 +6,23 @@ import { systemContext } from './platform/context.js';
 import { createRedis } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
+import { purgeExpiredIdempotencyKeys } from './platform/http/idempotency.js';
 import { opsRoutes } from './platform/http/ops-routes.js';
 import { parseRateLimits } from './platform/http/rate-limit.js';
 import { createHttpServer, type HttpServer } from './platform/http/server.js';
 import { Jobs } from './platform/jobs/jobs.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
-import { MailQueue } from './platform/mail/queue.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { projectRoot } from './platform/paths.js';
 import { auditRoutes } from './modules/audit/index.js';
+import { operationsRoutes } from './modules/operations/index.js';
 import { createAuthModule, createLoginLimiter } from './modules/auth/index.js';
+import { createCatalogModule } from './modules/catalog/index.js';
+import { createInventoryModule } from './modules/inventory/index.js';
+import { createNotificationsModule } from './modules/notifications/index.js';
+import { createOrdersModule } from './modules/orders/index.js';
+import { createPaymentsModule } from './modules/payments/index.js';
 import { usersRoutes } from './modules/users/index.js';
 
 export const version = (
@@ -66,18 +72,44 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     from: config.MAIL_FROM,
     mailDir: path.join(config.dataDir, 'mail'),
   });
-  MailQueue.define(jobs, mailer, metrics, logger);
-  const mail = new MailQueue(jobs, config.MAIL_FROM);
+  jobs.schedule('idempotency.purge', '17 3 * * *', async () => {
+    const purged = await purgeExpiredIdempotencyKeys(database.db);
+    logger.info({ purged }, 'expired idempotency keys purged');
+  });
+  const notifications = createNotificationsModule({
+    db: database.db,
+    jobs,
+    mailer,
+    metrics,
+    logger,
+    mailFrom: config.MAIL_FROM,
+    shopName: config.SHOP_NAME,
+    shopUrl: config.publicUrl,
+    welcomeDelaySeconds: config.WELCOME_EMAIL_DELAY,
+    retryLimit: config.JOB_RETRY_LIMIT,
+  });
   const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
 
   const auth = createAuthModule({
     config,
     db: database.db,
     jobs,
-    mail,
+    notifications,
     limiter: createLoginLimiter(config, redis),
     logger,
   });
+
+  const inventory = createInventoryModule({ jobs, logger, lowStockThreshold: config.LOW_STOCK_THRESHOLD });
+  const catalog = createCatalogModule({ inventory });
+  const orders = createOrdersModule({
+    db: database.db,
+    jobs,
+    catalog,
+    inventory,
+    logger,
+    holdMinutes: config.ORDER_HOLD_MINUTES,
+  });
+  const payments = createPaymentsModule({ config, db: database.db, jobs, logger });
 
   const http: HttpServer = await createHttpServer(
     {
@@ -89,6 +121,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       corsOrigins: config.CORS_ORIGINS,
       publicUrl: config.publicUrl,
       version,
+      keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
       rateLimit: {
         redis,
         keyPrefix: config.REDIS_KEY_PREFIX,
@@ -108,14 +141,21 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
   ];
   await http.register(opsRoutes({ metrics, checks }));
   await http.register(auth.rootRoutes);
+  await http.register(payments.rootRoutes);
   await http.register(
     async (api) => {
       await api.register(auth.apiRoutes);
       await api.register(usersRoutes);
       await api.register(auditRoutes);
+      await api.register(catalog.routes);
+      await api.register(inventory.routes);
+      await api.register(orders.routes);
+      await api.register(notifications.routes);
+      await api.register(payments.routes);
     },
     { prefix: '/api/v1' },
   );
+  await http.register(operationsRoutes(jobs), { prefix: '/api/v1' });
 
   await auth.ensureSigningKey(database.db);
 
@@ -130,6 +170,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     redis,
     http,
     auth,
+    catalog,
+    inventory,
+    orders,
+    payments,
     systemContext: () => systemContext(database.db),
 
     /** Installs the job schema and queues; `work` also consumes them in this process. */

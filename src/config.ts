@@ -88,6 +88,13 @@ const vars = {
     z.string().min(3).default('Bazaar <no-reply@bazaar.local>'),
     { description: 'From address of outgoing mail.' },
   ],
+  WELCOME_EMAIL_DELAY: [
+    z.coerce.number().int().min(0).max(604_800).default(600),
+    {
+      description:
+        'Seconds after sign-up before the welcome e-mail is considered. It is marketing mail, sent only if the customer has opted in (`marketing_emails`) by then, so onboarding gets time to ask.',
+    },
+  ],
   LOG_LEVEL: [
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     { description: 'pino log level.' },
@@ -137,7 +144,13 @@ const vars = {
     z.string().min(12).max(256).optional(),
     { description: 'Password of that admin account. Unset: a random one is generated and printed once.' },
   ],
-  SEED_DEMO_DATA: [flag(true), { description: 'Create the admin account (and demo data) on first start.' }],
+  SEED_DEMO_DATA: [
+    flag(true),
+    {
+      description:
+        'On first start, create the admin account; on the embedded default also a demo catalog (1,200 products). `bazaar seed` does both on any database.',
+    },
+  ],
   JWT_AUDIENCE: [
     z.string().min(1).default('bazaar-api'),
     { description: 'The `aud` claim of access tokens.' },
@@ -181,6 +194,88 @@ const vars = {
     { description: 'Retries of a failed job before it goes to the dead-letter queue.' },
   ],
   JOB_RETRY_DELAY: [seconds(5), { description: 'First retry delay in seconds; doubles on each retry.' }],
+  LOW_STOCK_THRESHOLD: [
+    z.coerce.number().int().min(0).max(1_000_000).default(5),
+    {
+      description:
+        'A variant is low on stock when its available units fall below this (unless the variant sets its own threshold); crossing it publishes `inventory.low_stock`.',
+    },
+  ],
+  ORDER_HOLD_MINUTES: [
+    z.coerce.number().int().min(1).max(10_080).default(30),
+    {
+      description:
+        'Minutes an unpaid order keeps its reserved stock; after that the `orders.expire` job cancels it and releases the stock.',
+    },
+  ],
+  TEST_GATEWAY_ENABLED: [
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .optional()
+      .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+    {
+      description:
+        'Offer the built-in test payment gateway (test cards, no real money). Unset: on, except when `NODE_ENV=production`.',
+    },
+  ],
+  TEST_GATEWAY_WEBHOOK_URL: [
+    url(['http', 'https']).optional(),
+    {
+      description:
+        'Where the test gateway delivers its webhooks. Default `<PUBLIC_URL>/api/v1/webhooks/test`.',
+      example: 'http://127.0.0.1:3000/api/v1/webhooks/test',
+    },
+  ],
+  TEST_GATEWAY_WEBHOOK_SECRET: [
+    z.string().min(16).optional(),
+    {
+      description:
+        'Secret (≥ 16 characters) that signs the test gateway’s webhooks. Unset: generated once and kept in the database, shared by every server.',
+    },
+  ],
+  STRIPE_SECRET_KEY: [
+    z
+      .string()
+      .regex(/^(sk|rk)_\w+$/, 'expected a Stripe secret key (sk_… or rk_…)')
+      .optional(),
+    {
+      description:
+        'Stripe secret API key; with `STRIPE_WEBHOOK_SECRET` it enables the `stripe` payment gateway.',
+      example: 'sk_live_…',
+    },
+  ],
+  STRIPE_WEBHOOK_SECRET: [
+    z.string().min(8).optional(),
+    {
+      description: 'Signing secret of the Stripe webhook endpoint `<PUBLIC_URL>/api/v1/webhooks/stripe`.',
+      example: 'whsec_…',
+    },
+  ],
+  STRIPE_API_BASE: [
+    url(['http', 'https']).optional(),
+    {
+      description: 'Base URL of the Stripe API (tests and proxies). Unset: `https://api.stripe.com`.',
+      example: 'http://127.0.0.1:12111',
+    },
+  ],
+  WEBHOOK_TOLERANCE_SECONDS: [
+    seconds(300),
+    {
+      description:
+        'Payment webhooks whose signed timestamp is older or newer than this many seconds are refused (replay protection).',
+    },
+  ],
+  SHOP_NAME: [
+    z.string().min(1).max(200).default('Bazaar'),
+    { description: 'The seller’s name on invoices and in e-mails (`{{shop_name}}`).' },
+  ],
+  SHOP_ADDRESS: [
+    z.string().max(1000).optional(),
+    {
+      description: 'The seller’s address on invoices; lines separated by `|`.',
+      example: 'Bazaar GmbH|Marktstraße 1|10115 Berlin|Germany',
+    },
+  ],
   SHUTDOWN_TIMEOUT: [
     seconds(15),
     { description: 'Seconds to finish in-flight work on SIGTERM before exiting.' },

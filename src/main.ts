@@ -58,8 +58,10 @@ async function main(argv: string[]): Promise<number> {
         config.BAZAAR_ADMIN_EMAIL,
         config.BAZAAR_ADMIN_PASSWORD,
       );
+      const catalog = await bazaar.catalog.seedDemoCatalog(bazaar.systemContext());
       await bazaar.stop();
       console.log(admin.created ? adminLine(admin) : `Admin ${admin.email} already exists.`);
+      console.log(catalogLine(catalog));
       return 0;
     }
     case 'keys': {
@@ -73,6 +75,12 @@ async function main(argv: string[]): Promise<number> {
   }
   console.error(`Unknown command: ${argv.join(' ')}\n\n${usage}`);
   return 64; // EX_USAGE
+}
+
+function catalogLine(seed: { created: boolean; products: number; variants: number; ms: number }): string {
+  return seed.created
+    ? `Demo catalog created: ${seed.products} products, ${seed.variants} variants (${Math.round(seed.ms)} ms).`
+    : 'The catalog already has products; no demo data added.';
 }
 
 function adminLine(admin: { email: string; password?: string }): string {
@@ -93,6 +101,15 @@ async function runServer(config: Config, roles: { serve: boolean; work: boolean 
       config.BAZAAR_ADMIN_EMAIL,
       config.BAZAAR_ADMIN_PASSWORD,
     );
+    // Demo products only where a demo is expected: never into a production database unasked.
+    if (config.embedded) {
+      const seed = await bazaar.catalog.seedDemoCatalog(bazaar.systemContext());
+      if (seed.created)
+        bazaar.logger.info(
+          { products: seed.products, variants: seed.variants, ms: Math.round(seed.ms) },
+          'demo catalog created',
+        );
+    }
   }
   await bazaar.startJobs(roles.work);
   if (roles.serve) await bazaar.http.listen({ port: config.PORT, host: config.HOST });

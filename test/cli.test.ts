@@ -9,8 +9,6 @@ import postgres from 'postgres';
 import { testDatabaseUrl, withDatabase } from './helpers/env.js';
 import { startSmtpCatcher, type SmtpCatcher } from './helpers/smtp.js';
 
-const tsx = path.resolve('node_modules/tsx/dist/cli.mjs');
-
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -30,7 +28,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
   });
 
   it('stops with one sentence naming a bad variable', () => {
-    const result = spawnSync(process.execPath, [tsx, 'src/main.ts', 'start'], {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
       env: { ...process.env, PORT: 'http', DATABASE_URL: '' },
       encoding: 'utf8',
     });
@@ -42,7 +40,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
   it('starts, prints URLs and working admin credentials, and stops gracefully on SIGTERM', async () => {
     const port = await freePort();
     let output = '';
-    child = spawn(process.execPath, [tsx, 'src/main.ts', 'start'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
       env: {
         ...process.env,
         DATA_DIR: dataDir,
@@ -78,6 +76,11 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
       headers: { authorization: `Bearer ${data.access_token}` },
     });
     expect(((await me.json()) as { data: { roles: string[] } }).data.roles).toContain('admin');
+    // First start on the embedded default also brings a demo catalog to browse.
+    const products = (await (await fetch(`http://127.0.0.1:${port}/api/v1/products?per_page=5`)).json()) as {
+      meta: { total: number };
+    };
+    expect(products.meta.total).toBeGreaterThanOrEqual(1000);
     expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBeLessThan(400);
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
@@ -119,16 +122,17 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
       DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bazaar-cli-pg-')),
     };
     const run = (...args: string[]) =>
-      spawnSync(process.execPath, [tsx, 'src/main.ts', ...args], { env, encoding: 'utf8' });
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env, encoding: 'utf8' });
     const migrated = run('migrate');
     expect(migrated.status, migrated.stderr).toBe(0);
     expect(migrated.stdout).toContain('Database migrated');
     const seeded = run('seed');
     expect(seeded.stdout).toContain('Admin account created: owner@example.com');
+    expect(seeded.stdout).toMatch(/Demo catalog created: 1200 products, \d{4,} variants/);
     expect(run('seed').stdout).toContain('already exists');
 
     const start = (role: string) => {
-      const child = spawn(process.execPath, [tsx, 'src/main.ts', role], { env });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], { env });
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       children.push(child);

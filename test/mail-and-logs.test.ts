@@ -4,28 +4,11 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { createTestApp, signUp, waitFor } from './helpers/app.js';
-import { startSmtpCatcher } from './helpers/smtp.js';
 
 describe('mail delivery', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const close of cleanup) await close();
-  });
-
-  it('retries a temporary SMTP failure with the same Message-ID, delivering exactly one mail', async () => {
-    let attempts = 0;
-    const smtp = await startSmtpCatcher({ rejectWith: () => (++attempts === 1 ? 451 : undefined) });
-    const app = await createTestApp({ work: true, env: { SMTP_URL: smtp.url } });
-    cleanup.push(
-      () => app.close(),
-      () => smtp.close(),
-    );
-
-    const user = await signUp(app);
-    const mail = await smtp.waitForMail(user.email, (m) => /confirm your e-mail/i.test(m.subject), 25_000);
-    expect(attempts).toBeGreaterThanOrEqual(2);
-    expect(mail.messageId).toMatch(/^<[\w-]+@/);
-    expect(smtp.messages.filter((m) => m.to.includes(user.email))).toHaveLength(1);
   });
 
   it('writes .eml files to DATA_DIR/mail when no SMTP server is configured', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -13,11 +14,16 @@ import { baseEnv, testDatabaseUrl, withDatabase } from './env.js';
 export interface TestAppOptions {
   /** Consume jobs in this process (mail delivery, event handlers). */
   work?: boolean;
-  /** Listen on 127.0.0.1 with a random port (for real HTTP clients). */
+  /**
+   * Listen on 127.0.0.1 on a free port (for real HTTP clients). PORT and PUBLIC_URL are set to it
+   * before the app is built, so links and the test gateway's webhooks point at this server.
+   */
   listen?: boolean;
   env?: Record<string, string | undefined>;
   /** A logger of the test's own (e.g. to inspect log lines). */
   logger?: Logger;
+  /** Runs after the app is built, before jobs start and routes are sealed: subscribe test handlers, add test routes. */
+  setup?: (bazaar: Bazaar) => void | Promise<void>;
 }
 
 export interface TestApp {
@@ -71,12 +77,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     cpSync(inject('pgliteTemplate'), dataDir, { recursive: true });
   }
 
+  let port: number | undefined;
+  if (options.listen) {
+    port = env.PORT ? Number(env.PORT) : await freePort();
+    env.PORT = String(port);
+    env.PUBLIC_URL ??= `http://127.0.0.1:${port}`;
+  }
+
   const config = loadConfig(baseEnv(env));
   const bazaar = await buildBazaar(config, { logger: options.logger });
+  await options.setup?.(bazaar);
   await bazaar.startJobs(options.work ?? false);
   let url = '';
-  if (options.listen) {
-    url = await bazaar.http.listen({ port: 0, host: '127.0.0.1' });
+  if (port !== undefined) {
+    url = await bazaar.http.listen({ port, host: '127.0.0.1' });
   } else {
     await bazaar.http.ready();
   }
@@ -111,6 +125,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A port nobody listens on right now (the kernel's pick), so the app can know its URL before it starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function parse(text: string): unknown {

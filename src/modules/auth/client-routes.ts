@@ -33,7 +33,7 @@ export function clientRoutes(auth: AuthServices): FastifyPluginCallbackZod {
     app.post(
       '/admin/api-clients',
       {
-        config: { permission: 'clients:write' },
+        config: { permission: 'clients:write', idempotency: 'optional' },
         schema: {
           operationId: 'createApiClient',
           tags,

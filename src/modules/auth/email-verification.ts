@@ -1,12 +1,12 @@
 import type { Config } from '../../config.js';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
 import { AppError, validation } from '../../platform/errors.js';
-import type { MailQueue } from '../../platform/mail/queue.js';
 import { recordAudit } from '../audit/index.js';
+import type { Notifications } from '../notifications/index.js';
 import { findUserById, getUser, markEmailVerified, type User } from '../users/index.js';
 import { signedInUserId } from './policy.js';
 import { issueEmailToken, redeemEmailToken } from './email-tokens.js';
-import { accountLink, verifyEmailMail } from './emails.js';
+import { accountLink, describeDuration } from './emails.js';
 import { accountKey, enforceLimit, type LoginLimiter } from './limits.js';
 
 const invalidVerificationLink = () =>
@@ -16,7 +16,7 @@ const invalidVerificationLink = () =>
 export class EmailVerification {
   constructor(
     private readonly config: Config,
-    private readonly mail: MailQueue,
+    private readonly notifications: Notifications,
     private readonly limits: LoginLimiter,
   ) {}
 
@@ -25,10 +25,11 @@ export class EmailVerification {
     const ttl = this.config.EMAIL_VERIFICATION_TTL;
     const token = await issueEmailToken(ctx.db, user.id, 'verify_email', ttl);
     const link = accountLink(this.config.publicUrl, 'verify-email', token);
-    await this.mail.send(ctx, {
-      to: user.email,
-      ...verifyEmailMail({ name: user.name, link, ttlSeconds: ttl }),
+    await this.notifications.sendNotification(ctx, {
       template: 'verify-email',
+      to: user.email,
+      userId: user.id,
+      variables: { name: user.name, link, validity: describeDuration(ttl) },
     });
   }
 

@@ -4,8 +4,8 @@ import type { Context } from '../../platform/context.js';
 import type { Database, Executor } from '../../platform/db/client.js';
 import type { Authenticator } from '../../platform/http/server.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
-import type { MailQueue } from '../../platform/mail/queue.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { Notifications } from '../notifications/index.js';
 import { registerUserDataContributor } from '../users/index.js';
 import { AccessTokens } from './access.js';
 import { accountPageRoutes } from './account-pages.js';
@@ -28,7 +28,8 @@ import { wellKnownRoutes } from './well-known-routes.js';
 export interface AuthDeps {
   config: Config;
   jobs: Jobs;
-  mail: MailQueue;
+  /** Sends the verification and password-reset mails. */
+  notifications: Notifications;
   limiter: LoginLimiter;
   logger: Logger;
   /**
@@ -83,7 +84,7 @@ export function createAuthModule(deps: AuthDeps): AuthModule {
 
   const keys = new SigningKeys(config);
   const sessions = new Sessions(config, keys);
-  const verification = new EmailVerification(config, deps.mail, limiter);
+  const verification = new EmailVerification(config, deps.notifications, limiter);
   const mfa = new Mfa(config, limiter);
   const services: AuthServices = {
     config,
@@ -91,7 +92,7 @@ export function createAuthModule(deps: AuthDeps): AuthModule {
     tokens: new AccessTokens(keys, currentDatabase),
     sessions,
     login: new Login(deps.jobs, limiter, sessions, mfa, verification),
-    passwords: new Passwords(config, deps.mail, limiter),
+    passwords: new Passwords(config, deps.notifications, limiter),
     verification,
     mfa,
     clients: new ApiClients(keys),

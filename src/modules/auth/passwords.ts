@@ -3,9 +3,9 @@ import type { Config } from '../../config.js';
 import { inTransaction, type Context } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { validation } from '../../platform/errors.js';
-import type { MailQueue } from '../../platform/mail/queue.js';
 import { hashPassword, verifyPassword } from '../../platform/security/passwords.js';
 import { recordAudit } from '../audit/index.js';
+import type { Notifications } from '../notifications/index.js';
 import { findUserByEmail, findUserById, getUser, markEmailVerified, type User } from '../users/index.js';
 import { signedInUserId } from './policy.js';
 import { findCredentials, setPasswordHash, type Credentials } from './credentials.js';
@@ -15,7 +15,7 @@ import {
   issueEmailToken,
   redeemEmailToken,
 } from './email-tokens.js';
-import { accountLink, passwordResetMail } from './emails.js';
+import { accountLink, describeDuration } from './emails.js';
 import { accountKey, enforceLimit, type LoginLimiter } from './limits.js';
 import { passwordProblem } from './password-policy.js';
 import { mfaChallenges } from './schema.js';
@@ -58,7 +58,7 @@ const invalidResetLink = () => validation('token', 'is invalid, expired or alrea
 export class Passwords {
   constructor(
     private readonly config: Config,
-    private readonly mail: MailQueue,
+    private readonly notifications: Notifications,
     private readonly limits: LoginLimiter,
   ) {}
 
@@ -97,8 +97,12 @@ export class Passwords {
     await inTransaction(ctx, async (tx) => {
       const token = await issueEmailToken(tx.db, user.id, 'reset_password', this.config.PASSWORD_RESET_TTL);
       const link = accountLink(this.config.publicUrl, 'reset-password', token);
-      const body = passwordResetMail({ name: user.name, link, ttlSeconds: this.config.PASSWORD_RESET_TTL });
-      await this.mail.send(tx, { to: user.email, ...body, template: 'password-reset' });
+      await this.notifications.sendNotification(tx, {
+        template: 'password-reset',
+        to: user.email,
+        userId: user.id,
+        variables: { name: user.name, link, validity: describeDuration(this.config.PASSWORD_RESET_TTL) },
+      });
       await recordAudit(tx, {
         action: 'auth.password_reset_requested',
         actorId: user.id,

@@ -25,6 +25,33 @@ describe('e-mail templates', () => {
     expect(mail.subject).not.toMatch(/[\r\n]/);
   });
 
+  it('keeps account links intact in text and escapes the user’s name in HTML', () => {
+    const link = 'https://shop.example.com/account/verify-email#token=abc_123-x';
+    const mail = renderTemplate(builtInTemplates['verify-email'], {
+      name: '<script>x</script>',
+      link,
+      validity: '2 days',
+      shop_name: 'Bazaar',
+    });
+    expect(mail.text).toContain(`\n\n${link}\n\n`);
+    expect(mail.text).toContain('expires in 2 days');
+    expect(mail.html).toContain(`href="${link}"`);
+    expect(mail.html).not.toContain('<script>');
+  });
+
+  it('covers every mail Bazaar sends, and only the welcome mail is non-transactional', () => {
+    expect([...templateNames].sort()).toEqual([
+      'order-received',
+      'order-shipped',
+      'password-reset',
+      'payment-receipt',
+      'refund-issued',
+      'verify-email',
+      'welcome',
+    ]);
+    expect(templateNames.filter((name) => !builtInTemplates[name].transactional)).toEqual(['welcome']);
+  });
+
   it('finds placeholders an override invents', () => {
     expect(
       unknownPlaceholders('welcome', { subject: 'Hi {{nme}}', text: '{{name}}', html: '{{ coupon }}' }),

@@ -28,6 +28,32 @@ const orderVars = {
 };
 
 export const builtInTemplates = {
+  'verify-email': {
+    description: 'Sent at sign-up and on request: a single-use link that confirms the e-mail address.',
+    transactional: true,
+    variables: {
+      name: 'Sam Shopper',
+      link: 'https://shop.example.com/account/verify-email#token=sample-token',
+      validity: '2 days',
+      shop_name: 'Bazaar',
+    },
+    subject: 'Confirm your e-mail address',
+    text: 'Hello {{name}},\n\nplease confirm your e-mail address for your {{shop_name}} account by opening this link:\n\n{{link}}\n\nThe link works once and expires in {{validity}}. If you did not create an account, ignore this mail.\n',
+    html: '<p>Hello {{name}},</p><p>please confirm your e-mail address for your {{shop_name}} account.</p><p><a href="{{link}}">Confirm my e-mail address</a></p><p>The link works once and expires in {{validity}}. If you did not create an account, ignore this mail.</p>',
+  },
+  'password-reset': {
+    description: 'Sent when someone asks to reset the password: a single-use link to choose a new one.',
+    transactional: true,
+    variables: {
+      name: 'Sam Shopper',
+      link: 'https://shop.example.com/account/reset-password#token=sample-token',
+      validity: '1 hour',
+      shop_name: 'Bazaar',
+    },
+    subject: 'Reset your password',
+    text: 'Hello {{name}},\n\nsomeone (hopefully you) asked to reset the password of your {{shop_name}} account. To choose a new password, open:\n\n{{link}}\n\nThe link works once and expires in {{validity}}. If you did not ask for this, ignore this mail: your password stays unchanged.\n',
+    html: '<p>Hello {{name}},</p><p>someone (hopefully you) asked to reset the password of your {{shop_name}} account.</p><p><a href="{{link}}">Choose a new password</a></p><p>The link works once and expires in {{validity}}. If you did not ask for this, ignore this mail: your password stays unchanged.</p>',
+  },
   welcome: {
     description: 'Sent after sign-up.',
     transactional: false,
@@ -73,13 +99,23 @@ export const builtInTemplates = {
 export type TemplateName = keyof typeof builtInTemplates;
 export const templateNames = Object.keys(builtInTemplates) as TemplateName[];
 
+export function isTemplateName(name: string): name is TemplateName {
+  return Object.hasOwn(builtInTemplates, name);
+}
+
+/** The variables a template gets: every one it declares, as text. */
+export type TemplateVariables<N extends TemplateName> = Record<
+  keyof (typeof builtInTemplates)[N]['variables'],
+  string
+>;
+
 const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
 
 /** Placeholders a template uses that are not among its variables: an override with a typo is refused. */
-export function unknownPlaceholders(name: TemplateName, template: EmailTemplate): string[] {
+export function unknownPlaceholders(name: TemplateName, template: Partial<EmailTemplate>): string[] {
   const known = new Set(Object.keys(builtInTemplates[name].variables));
   const used = [template.subject, template.text, template.html].flatMap((part) =>
-    [...part.matchAll(PLACEHOLDER)].map((m) => m[1]!),
+    [...(part ?? '').matchAll(PLACEHOLDER)].map((m) => m[1]!),
   );
   return [...new Set(used.filter((v) => !known.has(v)))];
 }

@@ -12,5 +12,7 @@ export {
   type UserStatus,
   type UserDataContributor,
 } from './service.js';
+/** A user's preferences (defaults filled in), e.g. the `marketing_emails` opt-in. */
+export { getPreferences as getUserPreferences, type Preferences as UserPreferences } from './service.js';
 export { usersRoutes } from './routes.js';
 export { userSchema, toUserDto } from './http-schemas.js';

@@ -98,6 +98,12 @@ const tagDescriptions: Record<string, string> = {
   oauth: 'OAuth 2.0 token endpoint and discovery documents for API clients.',
   users: 'Profiles, preferences, data export and erasure; user administration.',
   audit: 'The append-only log of sensitive actions.',
+  jobs: 'Background jobs: queue health, dead letters and their replay.',
+  catalog: 'Products, variants and categories: public browsing and search, admin management and import.',
+  inventory: 'Stock per variant: levels, adjustments and movements (admin).',
+  orders: 'Checkout with idempotency keys, the order lifecycle and its history, shipping and tax settings.',
+  payments: 'Payments through a gateway, signed gateway webhooks, refunds and PDF invoices.',
+  notifications: 'The e-mail log and the operator’s e-mail templates.',
   operations: 'Health and readiness.',
 };
 

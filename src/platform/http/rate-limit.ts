@@ -29,6 +29,8 @@ export const defaultRateRules: Record<string, Omit<RateRule, 'failClosed'> & { f
   'POST /api/v1/auth/email/verify': { limit: 10, windowSeconds: 60, failClosed: true },
   'POST /api/v1/auth/verify': { limit: 300, windowSeconds: 60, failClosed: true },
   'POST /oauth/token': { limit: 30, windowSeconds: 60, failClosed: true },
+  // Gateways deliver bursts from a few IPs; deliveries are authenticated by their signature.
+  'POST /api/v1/webhooks/:gateway': { limit: 6000, windowSeconds: 60 },
 };
 
 /** Parses `RATE_LIMITS`: `GET /api/v1/users=200/60, POST /api/v1/orders=50/60`. */

@@ -20,7 +20,16 @@ import type { Database } from '../db/client.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { SecretBox } from '../security/secret-box.js';
 import { errorEnvelope } from './envelope.js';
+import {
+  idempotencyErrors,
+  idempotencyHeaderSchema,
+  idempotencyHooks,
+  REPLAYED_HEADER,
+  type IdempotencyClaim,
+  type IdempotencyMode,
+} from './idempotency.js';
 import { finishOpenApiDocument } from './openapi.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
 import { sendError, toErrorBody } from './errors.js';
@@ -29,9 +38,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a route needs; `authenticated` = any signed-in actor. Unset = public. */
     permission?: string;
+    /** Honour an `Idempotency-Key` header (see idempotency.ts); `required` refuses requests without one. */
+    idempotency?: IdempotencyMode;
   }
   interface FastifyRequest {
     actor: Actor | null;
+    /** The claimed Idempotency-Key of this request, on routes that opt in and got one. */
+    idempotency: IdempotencyClaim | null;
   }
   interface FastifyInstance {
     db: Database;
@@ -53,6 +66,8 @@ export interface HttpOptions {
   publicUrl: string;
   version: string;
   rateLimit: RateLimitOptions;
+  /** Seals stored idempotent responses at rest (KEY_ENCRYPTION_KEY); unset stores them as text. */
+  keyEncryptionKey?: string;
 }
 
 export type App = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
@@ -92,6 +107,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('db', options.db);
   app.decorateRequest('actor', null);
+  app.decorateRequest('idempotency', null);
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -107,6 +123,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
         'RateLimit-Remaining',
         'RateLimit-Reset',
         'Retry-After',
+        REPLAYED_HEADER,
       ],
     });
   }
@@ -163,6 +180,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   );
 
   const limiterFor = rateLimiterFor(options.rateLimit);
+  const idempotent = idempotencyHooks(options.db, new SecretBox(options.keyEncryptionKey));
 
   // Declared permissions become a preHandler and the OpenAPI security requirement; every API
   // route gets its rate limit after authentication, so limits are per user where there is one.
@@ -172,11 +190,18 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
       security?: unknown;
     };
     const permission = route.config?.permission;
+    const idempotency = route.config?.idempotency;
     const isApi =
       route.url.startsWith('/api/v1/') ||
       route.url === '/oauth/token' ||
       route.url.startsWith('/.well-known/');
     if (isApi) schema.response = { ...standardErrors(permission !== undefined), ...schema.response };
+    if (idempotency) {
+      if (schema.headers)
+        throw new Error(`${route.url}: merge its header schema with the Idempotency-Key one.`);
+      schema.headers = idempotencyHeaderSchema(idempotency);
+      schema.response = { ...idempotencyErrors, ...schema.response };
+    }
     if (permission) schema.security = [{ bearerAuth: [] }];
 
     const authenticate = async (request: FastifyRequest) => {
@@ -189,8 +214,10 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     route.preHandler = [
       ...(permission ? [authenticate] : []),
       ...(isApi ? [limiterFor(method, route.url)] : []),
+      ...(idempotency ? [idempotent.preHandler] : []),
       ...toArray(route.preHandler),
     ];
+    if (idempotency) route.onSend = [idempotent.onSend, ...toArray(route.onSend)];
     route.schema = schema;
   });
 

@@ -1,11 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { sql } from 'drizzle-orm';
-import type { DatabaseHandle, Tx } from '../db/client.js';
+import { Gauge } from 'prom-client';
+import type { DatabaseHandle, Executor, Tx } from '../db/client.js';
 import { transactionRunner } from '../db/client.js';
+import { conflict, notFound } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import {
+  deadLetterExists,
+  deadLetterQueueOf,
+  listDeadLetters,
+  queueStats,
+  takeDeadLetter,
+  waitingJobs,
+  type DeadLetter,
+  type QueueStats,
+} from './monitoring.js';
 import { processedEvents } from './schema.js';
+
+export type { DeadLetter, QueueStats } from './monitoring.js';
 
 /** The envelope of every domain event (ARCHITECTURE.md, API conventions). */
 export interface DomainEvent<T = Record<string, unknown>> {
@@ -34,8 +48,6 @@ interface QueueDefinition {
   handler: JobHandler<never>;
 }
 
-const DEAD_LETTER_SUFFIX = '__dead';
-
 /**
  * Jobs and events over pg-boss. Queues and subscriptions are declared the same way in every
  * process; only processes started with `work: true` consume them. Producers never call pg-boss
@@ -45,10 +57,11 @@ export class Jobs {
   private readonly boss: PgBoss;
   private readonly queues = new Map<string, QueueDefinition>();
   private readonly subscribers = new Map<string, string[]>();
+  private readonly schedules = new Map<string, string>();
   private started = false;
 
   constructor(
-    database: DatabaseHandle,
+    private readonly database: DatabaseHandle,
     private readonly options: JobOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -63,6 +76,7 @@ export class Jobs {
       pollingIntervalSeconds: options.pollingIntervalSeconds,
     });
     this.boss.on('error', (error: Error) => this.logger.error({ err: error }, 'job queue error'));
+    this.registerGauges();
   }
 
   /** Declares a job queue and the function that handles its jobs. */
@@ -79,6 +93,15 @@ export class Jobs {
     const queue = `${eventType}.${handlerName}`.replace(/[^\w.-]/g, '_');
     this.define<DomainEvent<T>>(queue, (event, job) => handler(event, job));
     this.subscribers.set(eventType, [...(this.subscribers.get(eventType) ?? []), queue]);
+  }
+
+  /**
+   * Declares a job queue whose jobs are created by a cron schedule (UTC), e.g. `'17 3 * * *'`
+   * for daily at 03:17. Every process may declare it; pg-boss creates one job per tick.
+   */
+  schedule<T>(name: string, cron: string, handler: JobHandler<T>): void {
+    this.define(name, handler);
+    this.schedules.set(name, cron);
   }
 
   /** Adds a job inside the caller's transaction: it exists if and only if the transaction commits. */
@@ -132,6 +155,26 @@ export class Jobs {
     return rows.length === 1;
   }
 
+  /**
+   * Moves a job straight to its queue's dead-letter queue, in the caller's transaction, for a
+   * failure no retry can fix (an SMTP 5xx, say): the handler records that and returns normally
+   * instead of throwing. The dead letter is listed and replayed like any other.
+   */
+  async deadLetter<T extends object>(
+    tx: Tx,
+    queue: string,
+    data: T,
+    error: string,
+    retryCount = 0,
+  ): Promise<void> {
+    if (!this.queues.has(queue)) throw new Error(`Queue ${queue} is not defined.`);
+    // The row pg-boss itself writes when a job runs out of retries (its plans.js `failJobs`).
+    await tx.execute(sql`
+      insert into pgboss.job (name, data, output, retry_limit)
+      values (${deadLetterQueueOf(queue)}, ${JSON.stringify(data)}::jsonb,
+        ${JSON.stringify({ message: error })}::jsonb, ${retryCount})`);
+  }
+
   /** Installs pg-boss' schema and every queue. `work` starts consuming them in this process. */
   async start({ work }: { work: boolean }): Promise<void> {
     await this.boss.start();
@@ -141,36 +184,118 @@ export class Jobs {
         retryLimit: this.options.retryLimit,
         retryDelay: this.options.retryDelaySeconds,
         retryBackoff: true,
-        deadLetter: `${name}${DEAD_LETTER_SUFFIX}`,
+        // A job a crashed worker held comes back after this (plus pg-boss' maintenance tick),
+        // instead of pg-boss' default 15 minutes. Every handler here finishes in seconds.
+        expireInSeconds: 300,
+        deadLetter: deadLetterQueueOf(name),
       };
-      await this.boss.createQueue(`${name}${DEAD_LETTER_SUFFIX}`);
+      await this.boss.createQueue(deadLetterQueueOf(name));
       await this.boss.createQueue(name, { name, ...options });
       await this.boss.updateQueue(name, { name, ...options });
     }
+    for (const [name, cron] of this.schedules) await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
     if (!work) return;
+    // One poller per queue fetching up to `concurrency` jobs at a time: the database sees one
+    // query per queue per interval, not one per job slot.
     for (const { name, handler } of this.queues.values()) {
-      for (let i = 0; i < this.options.concurrency; i += 1) {
-        await this.boss.work<never>(name, { batchSize: 1, includeMetadata: true }, (jobs) =>
-          this.run(name, handler, jobs),
-        );
-      }
+      await this.boss.work<never>(
+        name,
+        { batchSize: this.options.concurrency, includeMetadata: true },
+        (jobs) => this.run(name, handler, jobs),
+      );
     }
   }
 
+  /**
+   * Runs a fetched batch concurrently and settles each job on its own, so one failing job is
+   * retried alone. (pg-boss then tries to complete the whole batch; jobs already settled here
+   * are no longer active and are left as they are.)
+   */
   private async run(queue: string, handler: JobHandler<never>, jobs: PgBoss.JobWithMetadata<never>[]) {
-    for (const job of jobs) {
-      try {
-        await handler(job.data, { id: job.id, retryCount: job.retryCount });
-        this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
-      } catch (error) {
-        this.metrics.jobsProcessed.inc({ queue, outcome: 'failed' });
-        this.logger.warn(
-          { err: error, queue, job_id: job.id },
-          'job failed; pg-boss will retry or dead-letter it',
-        );
-        throw error;
-      }
+    await Promise.all(
+      jobs.map(async (job) => {
+        try {
+          await handler(job.data, { id: job.id, retryCount: job.retryCount });
+          this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
+          await this.boss.complete(queue, job.id);
+        } catch (error) {
+          this.metrics.jobsProcessed.inc({ queue, outcome: 'failed' });
+          this.logger.warn(
+            { err: error, queue, job_id: job.id },
+            'job failed; pg-boss will retry or dead-letter it',
+          );
+          await this.boss.fail(queue, job.id, error as object);
+        }
+      }),
+    );
+  }
+
+  /** Every handler queue declared in this process, sorted. */
+  get queueNames(): string[] {
+    return [...this.queues.keys()].sort();
+  }
+
+  /** Per handler queue: waiting, running, retrying, failed in the last 24 h, dead letters. */
+  stats(db: Executor): Promise<QueueStats[]> {
+    return queueStats(db, this.queueNames);
+  }
+
+  /** Dead letters not yet replayed, newest first; `queue` narrows to one handler queue. */
+  deadLetters(
+    db: Executor,
+    query: { queue?: string; page: number; perPage: number },
+  ): Promise<{ rows: DeadLetter[]; total: number }> {
+    const queues = query.queue ? this.queueNames.filter((q) => q === query.queue) : this.queueNames;
+    return listDeadLetters(db, queues, query);
+  }
+
+  /**
+   * Puts a dead letter's payload back on its handler queue as a new job, in the caller's
+   * transaction, and marks the dead letter handled. Event handlers claim `(event_id, handler)`,
+   * so a replay of an event whose effect already happened changes nothing.
+   */
+  async replayDeadLetter(tx: Tx, id: string): Promise<{ queue: string; jobId: string }> {
+    const jobId = randomUUID();
+    const taken = await takeDeadLetter(tx, this.queueNames, id, { replayed_as: jobId });
+    if (!taken) {
+      if (await deadLetterExists(tx, this.queueNames, id))
+        throw conflict('This dead letter was already replayed.');
+      throw notFound('Dead letter');
     }
+    await this.boss.send(taken.queue, taken.data ?? {}, { id: jobId, db: transactionRunner(tx) });
+    return { queue: taken.queue, jobId };
+  }
+
+  /** Queue depth and dead letters as gauges, read from the database when Prometheus scrapes. */
+  private registerGauges(): void {
+    const read = async (gauge: Gauge<'queue'>, queueOf: (name: string) => string) => {
+      gauge.reset();
+      try {
+        const names = this.queueNames;
+        const waiting = await waitingJobs(this.database.db, names.map(queueOf));
+        for (const name of names) gauge.set({ queue: name }, waiting.get(queueOf(name)) ?? 0);
+      } catch (error) {
+        this.logger.debug({ err: error }, 'job gauges unavailable');
+      }
+    };
+    new Gauge({
+      name: 'bazaar_job_queue_depth',
+      help: 'Jobs waiting for a worker (new and retrying), by handler queue.',
+      labelNames: ['queue'] as const,
+      registers: [this.metrics.registry],
+      collect() {
+        return read(this, (name) => name);
+      },
+    });
+    new Gauge({
+      name: 'bazaar_job_dead_letters',
+      help: 'Dead letters not yet replayed, by the handler queue they failed on.',
+      labelNames: ['queue'] as const,
+      registers: [this.metrics.registry],
+      collect() {
+        return read(this, deadLetterQueueOf);
+      },
+    });
   }
 
   get isStarted(): boolean {

@@ -12,6 +12,14 @@ export interface MailMessage {
   messageId: string;
   /** A label for metrics and logs (e.g. `password-reset`). */
   template: string;
+  attachments?: MailAttachment[];
+}
+
+/** A file sent with a mail; base64 so the message stays plain JSON in a job's payload. */
+export interface MailAttachment {
+  filename: string;
+  contentType: string;
+  contentBase64: string;
 }
 
 export interface Mailer {
@@ -19,6 +27,16 @@ export interface Mailer {
   readonly destination: string;
   send(message: MailMessage): Promise<void>;
   close(): void;
+}
+
+/**
+ * Whether a send failed for good: the SMTP server answered with a 5xx reply code (e.g. 550
+ * mailbox unavailable), so sending the same mail again cannot succeed. Anything else — a 4xx
+ * reply, a refused or dropped connection, a timeout — may pass on a later try.
+ */
+export function isPermanentMailFailure(error: unknown): boolean {
+  const code = (error as { responseCode?: unknown } | null)?.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
 }
 
 export function newMessageId(from: string): string {
@@ -42,6 +60,12 @@ function toNodemailer(message: MailMessage, from: string) {
     html: message.html,
     messageId: message.messageId,
     headers: { 'X-Bazaar-Template': message.template },
+    attachments: message.attachments?.map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      content: a.contentBase64,
+      encoding: 'base64',
+    })),
   };
 }
 

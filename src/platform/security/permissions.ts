@@ -23,6 +23,7 @@ export const permissions = [
   'jobs:read',
   'jobs:write',
   'notifications:read',
+  'notifications:write',
 ] as const;
 
 export type Permission = (typeof permissions)[number];

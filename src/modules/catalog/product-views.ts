@@ -1,0 +1,123 @@
+import { and, asc, eq, getTableName, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import type { Context } from '../../platform/context.js';
+import type { Inventory } from '../inventory/index.js';
+import { UUID_PATTERN, type ProductDto, type ProductStatus } from './http-schemas.js';
+import { categories, productCategories, products, variants } from './schema.js';
+
+export interface CategoryRef {
+  id: string;
+  handle: string;
+  name: string;
+}
+
+// Drizzle writes the columns of a single-table select unqualified, which inside this subquery
+// would name the inner tables' columns; the product's id is therefore spelt out in full.
+const productId = sql`${sql.identifier(getTableName(products))}.${sql.identifier(products.id.name)}`;
+
+/** The columns of a product as views need them: no search document, categories inlined. */
+export const productColumns = {
+  id: products.id,
+  handle: products.handle,
+  title: products.title,
+  description: products.description,
+  status: products.status,
+  images: products.images,
+  attributes: products.attributes,
+  createdAt: products.createdAt,
+  updatedAt: products.updatedAt,
+  categories: sql<CategoryRef[]>`coalesce((
+    select json_agg(json_build_object('id', ${categories.id}, 'handle', ${categories.handle}, 'name', ${categories.name})
+                    order by ${categories.position}, ${categories.name})
+    from ${productCategories} join ${categories} on ${categories.id} = ${productCategories.categoryId}
+    where ${productCategories.productId} = ${productId}), '[]'::json)`,
+};
+
+export type ProductRow = {
+  id: string;
+  handle: string;
+  title: string;
+  description: string;
+  status: string;
+  images: string[];
+  attributes: Record<string, string | number | boolean>;
+  createdAt: Date;
+  updatedAt: Date;
+  categories: CategoryRef[];
+};
+
+/** By id or handle; `statuses` limits which products are visible (the storefront sees active ones). */
+export async function findProduct(
+  ctx: Context,
+  ref: string,
+  statuses?: readonly ProductStatus[],
+): Promise<ProductRow | undefined> {
+  const filters: SQL[] = [
+    UUID_PATTERN.test(ref) ? eq(products.id, ref) : eq(products.handle, ref.toLowerCase()),
+  ];
+  if (statuses) filters.push(inArray(products.status, [...statuses]));
+  const [row] = await ctx.db
+    .select(productColumns)
+    .from(products)
+    .where(and(...filters))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Full views of a page of products: their variants in one query and the variants' stock in one
+ * more (inventory's), however many products the page holds. The storefront (`admin: false`) never
+ * sees archived variants; admin views show them with `archived_at`.
+ */
+export async function productViews(
+  ctx: Context,
+  inventory: Inventory,
+  rows: ProductRow[],
+  options: { admin: boolean },
+): Promise<ProductDto[]> {
+  if (rows.length === 0) return [];
+  const variantRows = await ctx.db
+    .select()
+    .from(variants)
+    .where(
+      and(
+        inArray(
+          variants.productId,
+          rows.map((r) => r.id),
+        ),
+        options.admin ? undefined : isNull(variants.archivedAt),
+      ),
+    )
+    .orderBy(asc(variants.productId), asc(variants.position), asc(variants.createdAt));
+  const stock = await inventory.stockOf(
+    ctx,
+    variantRows.map((v) => v.id),
+  );
+  const byProduct = new Map<string, ProductDto['variants']>();
+  for (const v of variantRows) {
+    const list = byProduct.get(v.productId) ?? [];
+    list.push({
+      id: v.id,
+      sku: v.sku,
+      title: v.title,
+      options: v.options,
+      price: { amount: v.priceAmount, currency: v.currency },
+      weight_grams: v.weightGrams,
+      available: stock.get(v.id)?.available ?? 0,
+      ...(options.admin ? { archived_at: v.archivedAt?.toISOString() ?? null } : {}),
+    });
+    byProduct.set(v.productId, list);
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    handle: r.handle,
+    title: r.title,
+    description: r.description,
+    status: r.status as ProductStatus,
+    images: r.images,
+    attributes: r.attributes,
+    categories: r.categories,
+    variants: byProduct.get(r.id) ?? [],
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  }));
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq } from 'drizzle-orm';
+import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
+import { AppError, conflict, notFound } from '../../platform/errors.js';
+import { getOrderForActor } from '../orders/index.js';
+import { gatewayFor, type PaymentsDeps } from './deps.js';
+import { canMovePayment, placeholderReference, type CreatedPayment, type PaymentStatus } from './gateway.js';
+import { assertCanReadPayment } from './policy.js';
+import { payments, refunds } from './schema.js';
+
+export type Payment = typeof payments.$inferSelect;
+export type Refund = typeof refunds.$inferSelect;
+
+export interface StartedPayment {
+  payment: Payment;
+  /** Hand to the storefront to confirm the payment with the gateway. Not stored by Bazaar. */
+  clientSecret: string;
+}
+
+/**
+ * A new payment attempt for an order awaiting payment, in three steps because the gateway is
+ * another system: (1) record the attempt, (2) create it at the gateway (idempotency key = the
+ * payment's id), (3) record the gateway's reference. Earlier attempts stay open; the first one
+ * the gateway reports as succeeded pays the order. `onRecorded` runs inside step 3's
+ * transaction (the route stores its idempotent answer there).
+ */
+export async function startPayment(
+  ctx: Context,
+  deps: PaymentsDeps,
+  orderId: string,
+  gatewayName: string | undefined,
+  onRecorded?: (tx: TxContext, started: StartedPayment) => Promise<void>,
+): Promise<StartedPayment> {
+  const gateway = gatewayFor(deps, gatewayName);
+  const attempt = await inTransaction(ctx, async (tx) => {
+    const order = await getOrderForActor(tx, orderId);
+    if (order.status !== 'pending_payment') {
+      throw conflict(
+        `Order ${order.number} is ${order.status.replace('_', ' ')}; only an order awaiting payment can be paid.`,
+        {
+          status: order.status,
+        },
+      );
+    }
+    if (order.total <= 0) throw conflict(`Order ${order.number} has nothing to pay.`);
+    const id = randomUUID();
+    const [payment] = await tx.db
+      .insert(payments)
+      .values({
+        id,
+        orderId: order.id,
+        userId: order.userId,
+        gateway: gateway.name,
+        gatewayReference: placeholderReference(id),
+        amount: order.total,
+        currency: order.currency,
+      })
+      .returning();
+    return payment!;
+  });
+
+  let created: CreatedPayment;
+  try {
+    created = await gateway.createPayment({
+      amount: attempt.amount,
+      currency: attempt.currency,
+      orderId: attempt.orderId,
+      paymentId: attempt.id,
+      idempotencyKey: `payment-${attempt.id}`,
+    });
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, payment_id: attempt.id, gateway: gateway.name },
+      'payment creation failed',
+    );
+    // Nothing to confirm exists for the customer; a new attempt starts afresh.
+    await ctx.db
+      .update(payments)
+      .set({ status: 'failed', failureReason: 'gateway_unavailable', updatedAt: new Date() })
+      .where(and(eq(payments.id, attempt.id), eq(payments.status, 'requires_confirmation')));
+    throw new AppError(
+      'SERVICE_UNAVAILABLE',
+      'The payment gateway is not available right now; try again shortly.',
+      { gateway: gateway.name },
+      5,
+    );
+  }
+
+  return inTransaction(ctx, async (tx) => {
+    const [current] = await tx.db.select().from(payments).where(eq(payments.id, attempt.id)).for('update');
+    // A webhook may have been faster than this step and moved the payment already.
+    const status = canMovePayment(current!.status as PaymentStatus, created.status)
+      ? created.status
+      : current!.status;
+    const [payment] = await tx.db
+      .update(payments)
+      .set({ gatewayReference: created.reference, status, updatedAt: new Date() })
+      .where(eq(payments.id, attempt.id))
+      .returning();
+    const started = { payment: payment!, clientSecret: created.clientSecret };
+    await onRecorded?.(tx, started);
+    return started;
+  });
+}
+
+/** One payment with its refunds; the owner or an admin, others NOT_FOUND. */
+export async function getPayment(
+  ctx: Context,
+  paymentId: string,
+): Promise<{ payment: Payment; refunds: Refund[] }> {
+  const [payment] = await ctx.db.select().from(payments).where(eq(payments.id, paymentId)).limit(1);
+  if (!payment) throw notFound('Payment');
+  assertCanReadPayment(ctx.actor, payment);
+  const rows = await ctx.db
+    .select()
+    .from(refunds)
+    .where(eq(refunds.paymentId, payment.id))
+    .orderBy(asc(refunds.createdAt), asc(refunds.id));
+  return { payment, refunds: rows };
+}

@@ -1,0 +1,247 @@
+import { and, eq } from 'drizzle-orm';
+import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import { getOrderById, markOrderPaid } from '../orders/index.js';
+import type { PaymentsDeps } from './deps.js';
+import {
+  EVENT_SOURCE,
+  PAYMENT_FAILED,
+  PAYMENT_SUCCEEDED,
+  type PaymentFailedEvent,
+  type PaymentSucceededEvent,
+} from './events.js';
+import {
+  canMovePayment,
+  isPlaceholderReference,
+  statusOfEvent,
+  type GatewayEvent,
+  type GatewayName,
+  type PaymentStatus,
+  type WebhookHeaders,
+} from './gateway.js';
+import type { Payment } from './payments.js';
+import {
+  completeRefund,
+  failRefund,
+  lockRefund,
+  startAutomaticRefund,
+  type AutoRefundReason,
+} from './refunds.js';
+import { paymentEvents, payments, refunds } from './schema.js';
+
+export type WebhookOutcome = 'applied' | 'unchanged' | 'duplicate' | 'ignored';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A gateway's webhook: verified (signature and timestamp), then applied in ONE transaction with
+ * its dedupe row `(gateway, event id)`, so a repeated delivery changes nothing and a failed one
+ * (database down) leaves nothing behind for the gateway's retry. Payments only move forward, so
+ * events arriving out of order cannot undo a later state.
+ */
+export async function receiveWebhook(
+  ctx: Context,
+  deps: PaymentsDeps,
+  gatewayName: string,
+  rawBody: string,
+  headers: WebhookHeaders,
+): Promise<WebhookOutcome> {
+  const gateway = deps.gateways.get(gatewayName as GatewayName);
+  if (!gateway) throw notFound('Payment gateway');
+  const event = await gateway.parseWebhook(rawBody, headers);
+  if (!event) return 'ignored';
+  return inTransaction(ctx, (tx) =>
+    event.type.startsWith('refund.')
+      ? applyRefundEvent(tx, deps, gateway.name, event)
+      : applyPaymentEvent(tx, deps, gateway.name, event),
+  );
+}
+
+async function recordEvent(
+  tx: TxContext,
+  gateway: GatewayName,
+  event: GatewayEvent,
+  paymentId: string | null,
+) {
+  const rows = await tx.db
+    .insert(paymentEvents)
+    .values({ gateway, eventId: event.id, type: event.type, paymentId })
+    .onConflictDoNothing()
+    .returning({ eventId: paymentEvents.eventId });
+  return rows.length === 1;
+}
+
+/** The event's payment, locked: by the payment id Bazaar sent as metadata, else by reference. */
+async function lockPayment(
+  tx: TxContext,
+  gateway: GatewayName,
+  event: GatewayEvent,
+): Promise<Payment | undefined> {
+  const paymentId = event.metadata.payment_id;
+  const where =
+    paymentId && UUID.test(paymentId)
+      ? and(eq(payments.gateway, gateway), eq(payments.id, paymentId))
+      : and(eq(payments.gateway, gateway), eq(payments.gatewayReference, event.reference));
+  const [payment] = await tx.db.select().from(payments).where(where).for('update');
+  if (!payment) return undefined;
+  if (!isPlaceholderReference(payment.gatewayReference) && payment.gatewayReference !== event.reference)
+    return undefined;
+  return payment;
+}
+
+async function applyPaymentEvent(
+  tx: TxContext,
+  deps: PaymentsDeps,
+  gateway: GatewayName,
+  event: GatewayEvent,
+): Promise<WebhookOutcome> {
+  const payment = await lockPayment(tx, gateway, event);
+  if (!(await recordEvent(tx, gateway, event, payment?.id ?? null))) return 'duplicate';
+  if (!payment) {
+    deps.logger.warn(
+      { gateway, event_id: event.id, reference: event.reference },
+      'webhook for an unknown payment',
+    );
+    return 'ignored';
+  }
+  const target = statusOfEvent[event.type]!;
+  const from = payment.status as PaymentStatus;
+  if (!canMovePayment(from, target)) {
+    if (isPlaceholderReference(payment.gatewayReference)) {
+      await tx.db
+        .update(payments)
+        .set({ gatewayReference: event.reference })
+        .where(eq(payments.id, payment.id));
+    }
+    return 'unchanged';
+  }
+  const [moved] = await tx.db
+    .update(payments)
+    .set({
+      status: target,
+      gatewayReference: event.reference,
+      failureReason:
+        target === 'failed'
+          ? (event.failureReason ?? 'payment_failed')
+          : target === 'succeeded'
+            ? null
+            : payment.failureReason,
+      updatedAt: new Date(),
+    })
+    .where(eq(payments.id, payment.id))
+    .returning();
+  if (target === 'succeeded') await paymentSucceeded(tx, deps, moved!);
+  if (target === 'failed') await paymentFailed(tx, deps, moved!);
+  return 'applied';
+}
+
+/**
+ * The first success pays the order (stock committed by the orders module) and publishes
+ * `payment.succeeded`. A success the order does not need — it is paid already, or was cancelled
+ * while the customer authenticated — is not silently kept: the payment is flagged and refunded.
+ */
+async function paymentSucceeded(tx: TxContext, deps: PaymentsDeps, payment: Payment): Promise<void> {
+  let unneeded: AutoRefundReason | undefined;
+  try {
+    // A savepoint: a refused transition must not abort the webhook's transaction.
+    const paid = await tx.db.transaction((savepoint) =>
+      markOrderPaid(
+        { ...tx, db: savepoint },
+        payment.orderId,
+        `Paid by payment ${payment.id} (${payment.gateway} ${payment.gatewayReference}).`,
+      ),
+    );
+    if (!paid) unneeded = 'duplicate_payment';
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'CONFLICT')) throw error;
+    unneeded = 'order_not_payable';
+  }
+  if (unneeded) return startAutomaticRefund(tx, deps, payment, unneeded);
+
+  const order = await getOrderById(tx, payment.orderId);
+  await deps.jobs.publish<PaymentSucceededEvent>(
+    tx.db,
+    PAYMENT_SUCCEEDED,
+    eventData(payment, order),
+    EVENT_SOURCE,
+  );
+}
+
+async function paymentFailed(tx: TxContext, deps: PaymentsDeps, payment: Payment): Promise<void> {
+  const order = await getOrderById(tx, payment.orderId);
+  await deps.jobs.publish<PaymentFailedEvent>(
+    tx.db,
+    PAYMENT_FAILED,
+    { ...eventData(payment, order), failure_reason: payment.failureReason },
+    EVENT_SOURCE,
+  );
+}
+
+function eventData(
+  payment: Payment,
+  order: { number: string; email: string } | undefined,
+): PaymentSucceededEvent {
+  return {
+    payment_id: payment.id,
+    order_id: payment.orderId,
+    order_number: order?.number ?? '',
+    amount: payment.amount,
+    currency: payment.currency,
+    user_id: payment.userId,
+    email: order?.email ?? '',
+  };
+}
+
+async function applyRefundEvent(
+  tx: TxContext,
+  deps: PaymentsDeps,
+  gateway: GatewayName,
+  event: GatewayEvent,
+): Promise<WebhookOutcome> {
+  const refundId = await findRefundId(tx, gateway, event);
+  const target = refundId ? await lockRefund(tx, refundId) : undefined;
+  if (!(await recordEvent(tx, gateway, event, target?.payment.id ?? null))) return 'duplicate';
+  if (!target) {
+    deps.logger.warn(
+      { gateway, event_id: event.id, refund: event.refundReference },
+      'webhook for an unknown refund',
+    );
+    return 'ignored';
+  }
+  const { refund, payment } = target;
+  if (event.type === 'refund.succeeded') {
+    if (refund.status === 'failed') {
+      deps.logger.error(
+        { refund_id: refund.id },
+        'the gateway reports success for a refund it had refused; check it',
+      );
+      return 'unchanged';
+    }
+    return (await completeRefund(tx, deps, refund, payment, event.refundReference)) ? 'applied' : 'unchanged';
+  }
+  if (refund.status === 'succeeded') {
+    deps.logger.error({ refund_id: refund.id }, 'the gateway reports a completed refund as failed; check it');
+    return 'unchanged';
+  }
+  return (await failRefund(tx, deps, refund.id, event.failureReason ?? 'failed at the gateway'))
+    ? 'applied'
+    : 'unchanged';
+}
+
+async function findRefundId(
+  tx: TxContext,
+  gateway: GatewayName,
+  event: GatewayEvent,
+): Promise<string | undefined> {
+  const refundId = event.metadata.refund_id;
+  const where =
+    refundId && UUID.test(refundId)
+      ? and(eq(refunds.id, refundId), eq(payments.gateway, gateway))
+      : and(eq(refunds.gatewayReference, event.refundReference ?? ''), eq(payments.gateway, gateway));
+  const [row] = await tx.db
+    .select({ id: refunds.id })
+    .from(refunds)
+    .innerJoin(payments, eq(payments.id, refunds.paymentId))
+    .where(where);
+  return row?.id;
+}

@@ -1,0 +1,162 @@
+/** Factories shared by the payments suites: a product with stock, an order, webhook bodies, PDF text. */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { inflateSync } from 'node:zlib';
+import { waitFor, type TestApp } from './helpers/app.js';
+
+export const tag = () => randomBytes(4).toString('hex');
+
+export const shippingAddress = {
+  name: 'Sam Shopper',
+  line1: '2 Elm Road',
+  city: 'Springfield',
+  postal_code: '12345',
+  country: 'US',
+};
+
+/** An active product with one variant; returns the variant id. */
+export async function createProduct(
+  app: TestApp,
+  adminToken: string,
+  options: { price?: number; stock?: number } = {},
+): Promise<{ variantId: string; sku: string }> {
+  const sku = `PAY-${tag()}`.toUpperCase();
+  const res = await app.api(
+    'POST',
+    '/api/v1/products',
+    {
+      title: `Payment test product ${sku}`,
+      status: 'active',
+      variants: [
+        {
+          sku,
+          options: { size: 'M' },
+          price: { amount: options.price ?? 2500, currency: 'USD' },
+          initial_stock: options.stock ?? 10,
+        },
+      ],
+    },
+    adminToken,
+  );
+  if (res.status !== 201) throw new Error(`product: ${res.status} ${res.raw}`);
+  return { variantId: res.body.data.variants[0].id as string, sku };
+}
+
+export interface PlacedOrder {
+  id: string;
+  number: string;
+  total: number;
+  currency: string;
+}
+
+export async function placeOrder(
+  app: TestApp,
+  token: string,
+  variantId: string,
+  quantity = 1,
+): Promise<PlacedOrder> {
+  const res = await app.api(
+    'POST',
+    '/api/v1/orders',
+    {
+      items: [{ variant_id: variantId, quantity }],
+      email: `buyer-${tag()}@example.com`,
+      shipping_address: shippingAddress,
+    },
+    token,
+    { 'idempotency-key': randomUUID() },
+  );
+  if (res.status !== 201) throw new Error(`order: ${res.status} ${res.raw}`);
+  const data = res.body.data;
+  return { id: data.id, number: data.number, total: data.totals.total, currency: data.totals.currency };
+}
+
+export async function orderStatus(app: TestApp, token: string, orderId: string): Promise<string> {
+  const res = await app.api('GET', `/api/v1/orders/${orderId}`, undefined, token);
+  if (res.status !== 200) throw new Error(`get order: ${res.status} ${res.raw}`);
+  return res.body.data.status as string;
+}
+
+export function waitForOrderStatus(app: TestApp, token: string, orderId: string, status: string) {
+  return waitFor(
+    async () => ((await orderStatus(app, token, orderId)) === status ? true : undefined),
+    20_000,
+    `order ${orderId} to become ${status}`,
+  );
+}
+
+// Tests read arbitrary response bodies.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function paymentOf(app: TestApp, token: string, paymentId: string): Promise<any> {
+  const res = await app.api('GET', `/api/v1/payments/${paymentId}`, undefined, token);
+  if (res.status !== 200) throw new Error(`get payment: ${res.status} ${res.raw}`);
+  return res.body.data;
+}
+
+export function waitForPayment(
+  app: TestApp,
+  token: string,
+  paymentId: string,
+  check: (payment: { status: string; amount_refunded: number; refunds: { status: string }[] }) => boolean,
+  what = 'the payment',
+) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return waitFor<any>(
+    async () => {
+      const payment: unknown = await paymentOf(app, token, paymentId);
+      return check(payment as Parameters<typeof check>[0]) ? payment : undefined;
+    },
+    20_000,
+    what,
+  );
+}
+
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** The text drawn on a PDF's pages: inflate each content stream and decode pdfkit's hex strings. */
+export function pdfText(pdf: Buffer): string {
+  const raw = pdf.toString('latin1');
+  const parts: string[] = [];
+  for (const match of raw.matchAll(/stream\n([\s\S]*?)\nendstream/g)) {
+    let content: string;
+    try {
+      content = inflateSync(Buffer.from(match[1]!, 'latin1')).toString('latin1');
+    } catch {
+      continue;
+    }
+    for (const line of content.split('\n')) {
+      const hexes = [...line.matchAll(/<([0-9a-f]+)>/gi)].map((m) =>
+        Buffer.from(m[1]!, 'hex').toString('latin1'),
+      );
+      if (hexes.length > 0) parts.push(hexes.join(''));
+    }
+  }
+  return parts.join('\n');
+}
+
+/** A test gateway event as the gateway sends it, with its `Bazaar-Test-Signature` header. */
+export function testGatewayWebhook(
+  secret: string,
+  event: {
+    id?: string;
+    type: string;
+    object: Record<string, unknown>;
+  },
+  timestamp = Math.floor(Date.now() / 1000),
+): { payload: string; headers: Record<string, string> } {
+  const payload = JSON.stringify({
+    id: event.id ?? `evt_crafted_${tag()}`,
+    object: 'event',
+    type: event.type,
+    created: Math.floor(Date.now() / 1000),
+    data: { object: event.object },
+  });
+  return { payload, headers: signedHeaders(secret, payload, timestamp) };
+}
+
+/** Headers of a body signed as the test gateway signs: `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`. */
+export function signedHeaders(secret: string, payload: string, timestamp = Math.floor(Date.now() / 1000)) {
+  const signature = createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex');
+  return { 'content-type': 'application/json', 'bazaar-test-signature': `t=${timestamp},v1=${signature}` };
+}
