@@ -8,11 +8,13 @@ import { createTestApp, type TestApp } from './helpers/app.js';
 describe('docs/api.md', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ listen: true });
+    // As after `npm start`: the demo catalog is there, and the worker delivers gateway webhooks.
+    app = await createTestApp({ listen: true, work: true });
+    await app.bazaar.catalog.seedDemoCatalog(app.bazaar.systemContext(), { products: 60 });
   });
   afterAll(() => app.close());
 
-  it('runs every sh block, in order, in one shell, without a failure', async () => {
+  it('runs every sh block, in order, in one shell, without a failure', { timeout: 120_000 }, async () => {
     const guide = readFileSync('docs/api.md', 'utf8');
     const blocks = [...guide.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks.length).toBeGreaterThan(5);
@@ -25,7 +27,7 @@ describe('docs/api.md', () => {
       // Asynchronous on purpose: the server under test runs in this process.
       ({ stdout: output } = await promisify(execFile)('bash', ['-c', script], {
         env: { ...process.env, BASE: app.url },
-        timeout: 60_000,
+        timeout: 90_000,
       }));
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message?: string };
