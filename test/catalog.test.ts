@@ -372,6 +372,7 @@ describe('catalog', () => {
       sku: live.variants[0]!.sku,
       title: 'S',
       productTitle: live.title,
+      options: { size: 'S' },
       priceAmount: 1250,
       currency: 'EUR',
       weightGrams: 90,
