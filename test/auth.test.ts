@@ -12,7 +12,7 @@ import {
 } from 'jose';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../src/platform/db/migrate.js';
+import { rowsOf } from '../src/platform/db/client.js';
 import { SecretBox } from '../src/platform/security/secret-box.js';
 import { createTestApp, signInAdmin, signUp, type ApiResponse, type TestApp } from './helpers/app.js';
 import { startSmtpCatcher, type SmtpCatcher } from './helpers/smtp.js';

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/platform/context.js';
-import { rowsOf } from '../src/platform/db/migrate.js';
+import { rowsOf } from '../src/platform/db/client.js';
 import { markOrderPaid } from '../src/modules/orders/index.js';
 import { createTestApp, signInAdmin, signUp, type TestApp } from './helpers/app.js';
 

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { inTransaction, type TxContext } from '../src/platform/context.js';
-import { rowsOf } from '../src/platform/db/migrate.js';
+import { rowsOf } from '../src/platform/db/client.js';
 import { conflict } from '../src/platform/errors.js';
 import { purgeExpiredIdempotencyKeys, respondInTransaction } from '../src/platform/http/idempotency.js';
 import { contextOf } from '../src/platform/http/server.js';

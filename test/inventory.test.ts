@@ -1,3 +1,4 @@
+import { rowsOf } from '../src/platform/db/client.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +8,6 @@ import type { Inventory, StockLine } from '../src/modules/inventory/index.js';
 import { createTestApp, signInAdmin, signUp, type TestApp } from './helpers/app.js';
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
-
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 describe('inventory', () => {
   let app: TestApp;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bazaar } from '../src/app.js';
-import { rowsOf } from '../src/platform/db/migrate.js';
+import { rowsOf } from '../src/platform/db/client.js';
 import type { DomainEvent } from '../src/platform/jobs/jobs.js';
 import { createTestApp, signInAdmin, waitFor, type TestApp } from './helpers/app.js';
 

@@ -1,7 +1,8 @@
 /** Factories shared by the payments suites: a product with stock, an order, webhook bodies, PDF text. */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { inflateSync } from 'node:zlib';
 import { waitFor, type TestApp } from './helpers/app.js';
+
+export { pdfText } from './helpers/pdf.js';
 
 export const tag = () => randomBytes(4).toString('hex');
 
@@ -108,31 +109,6 @@ export function waitForPayment(
     20_000,
     what,
   );
-}
-
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
-/** The text drawn on a PDF's pages: inflate each content stream and decode pdfkit's hex strings. */
-export function pdfText(pdf: Buffer): string {
-  const raw = pdf.toString('latin1');
-  const parts: string[] = [];
-  for (const match of raw.matchAll(/stream\n([\s\S]*?)\nendstream/g)) {
-    let content: string;
-    try {
-      content = inflateSync(Buffer.from(match[1]!, 'latin1')).toString('latin1');
-    } catch {
-      continue;
-    }
-    for (const line of content.split('\n')) {
-      const hexes = [...line.matchAll(/<([0-9a-f]+)>/gi)].map((m) =>
-        Buffer.from(m[1]!, 'hex').toString('latin1'),
-      );
-      if (hexes.length > 0) parts.push(hexes.join(''));
-    }
-  }
-  return parts.join('\n');
 }
 
 /** A test gateway event as the gateway sends it, with its `Bazaar-Test-Signature` header. */

@@ -1,3 +1,4 @@
+import { rowsOf } from '../src/platform/db/client.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,6 @@ import {
   orderStatus,
   paymentOf,
   placeOrder,
-  rowsOf,
   waitForOrderStatus,
   type PlacedOrder,
 } from './payments-helpers.js';

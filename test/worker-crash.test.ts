@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../src/platform/db/migrate.js';
+import { rowsOf } from '../src/platform/db/client.js';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
 
 const HANDLER_QUEUE = 'order.created.order-received-email';

@@ -3,7 +3,7 @@ import { decodeProtectedHeader, errors } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
 import { systemContext } from '../../platform/context.js';
-import { rowsOf } from '../../platform/db/migrate.js';
+import { rowsOf } from '../../platform/db/client.js';
 import { SigningKeys, type AccessTokenClaims } from './keys.js';
 
 const claims: AccessTokenClaims = {

@@ -5,7 +5,7 @@ import type { TxContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, conflict } from '../../platform/errors.js';
 import type { Inventory } from '../inventory/index.js';
-import { violatedUniqueConstraint } from './db-results.js';
+import { violatedUniqueConstraint } from '../../platform/db/errors.js';
 import type { CreateProductInput, ProductStatus, VariantInput } from './http-schemas.js';
 import { categories, productCategories, products, variants } from './schema.js';
 

@@ -4,7 +4,7 @@ import type { Context } from '../../platform/context.js';
 import { validation } from '../../platform/errors.js';
 import type { Inventory } from '../inventory/index.js';
 import { fuzzyTsquery, oneEditVariants, queryWords, typoCandidates } from './fuzzy.js';
-import { rowsOf } from './db-results.js';
+import { rowsOf } from '../../platform/db/client.js';
 import { UUID_PATTERN, type ProductSort, type ProductStatus } from './http-schemas.js';
 import { productColumns, type ProductRow } from './product-views.js';
 import { categories, productCategories, products, variants } from './schema.js';

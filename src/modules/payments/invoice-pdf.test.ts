@@ -1,5 +1,5 @@
-import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { pdfText } from '../../../test/helpers/pdf.js';
 import { formatMoney, renderInvoicePdf } from './invoice-pdf.js';
 
 describe('invoice PDF', () => {
@@ -45,24 +45,3 @@ describe('invoice PDF', () => {
     expect((raw.match(/\/Type \/Page\b/g) ?? []).length).toBeGreaterThan(1);
   });
 });
-
-/** The text drawn on the pages: inflate each content stream and decode pdfkit's hex strings. */
-function pdfText(pdf: Buffer): string {
-  const raw = pdf.toString('latin1');
-  const parts: string[] = [];
-  for (const match of raw.matchAll(/stream\n([\s\S]*?)\nendstream/g)) {
-    let content: string;
-    try {
-      content = inflateSync(Buffer.from(match[1]!, 'latin1')).toString('latin1');
-    } catch {
-      continue;
-    }
-    for (const line of content.split('\n')) {
-      const hexes = [...line.matchAll(/<([0-9a-f]+)>/gi)].map((m) =>
-        Buffer.from(m[1]!, 'hex').toString('latin1'),
-      );
-      if (hexes.length > 0) parts.push(hexes.join(''));
-    }
-  }
-  return parts.join('\n');
-}

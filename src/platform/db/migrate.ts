@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrationsDir } from '../paths.js';
-import type { Database } from './client.js';
+import { rowsOf, type Database } from './client.js';
 
 /** Arbitrary constant: the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_201_334;
@@ -37,9 +37,4 @@ export async function migrate(db: Database, folder = migrationsDir): Promise<num
     }
     return applied;
   });
-}
-
-/** postgres.js returns an array of rows, PGlite `{ rows }`: callers of raw SQL use this. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
-import { rowsOf } from '../db/migrate.js';
+import { rowsOf } from '../db/client.js';
 
 /**
  * Read-only SQL over pg-boss 10's tables (schema `pgboss`: `job`, partitioned by queue name,

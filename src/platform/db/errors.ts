@@ -14,8 +14,3 @@ export function violatedUniqueConstraint(error: unknown): string | undefined {
   }
   return undefined;
 }
-
-/** Rows of `db.execute`: postgres.js answers an array, PGlite `{ rows }`. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
