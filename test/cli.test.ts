@@ -120,6 +120,8 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
       BAZAAR_ADMIN_PASSWORD: 'Owner-Password-4242',
       LOG_LEVEL: 'info',
       DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bazaar-cli-pg-')),
+      // Redis outlives test runs: own counters, or earlier runs' forgot-password limits apply.
+      REDIS_KEY_PREFIX: `test:cli:${process.pid}:${Date.now()}:`,
     };
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env, encoding: 'utf8' });
