@@ -39,6 +39,9 @@ export const auditEntry = z
     diff: z.record(z.string().max(100), z.object({ from: z.unknown(), to: z.unknown() })).nullable(),
     metadata: z.record(z.string().max(100), z.unknown()).nullable(),
   })
-  .meta({ id: 'AuditEntry' });
+  .meta({
+    id: 'AuditEntry',
+    description: 'One sensitive action: who did what to which record, when, with the change.',
+  });
 
 export const auditList = listEnvelope(auditEntry);

@@ -39,32 +39,42 @@ export const registerBody = z
     password: newPassword,
     name: z.string().trim().min(1).max(200).meta({ example: 'Ada Lovelace' }),
   })
-  .meta({ id: 'RegisterRequest' });
-export const loginBody = z.strictObject({ email, password: givenPassword }).meta({ id: 'LoginRequest' });
+  .meta({ id: 'RegisterRequest', description: 'A new account: e-mail, password and optional name.' });
+export const loginBody = z
+  .strictObject({ email, password: givenPassword })
+  .meta({ id: 'LoginRequest', description: 'E-mail and password of an existing account.' });
 export const loginMfaBody = z
   .strictObject({
     challenge_id: z.uuid().meta({ description: 'From the `mfa_required` answer of sign-in.' }),
     code: secondCode,
   })
-  .meta({ id: 'LoginMfaRequest' });
+  .meta({
+    id: 'LoginMfaRequest',
+    description: 'The second step of a sign-in: the challenge id and a TOTP or recovery code.',
+  });
 export const refreshBody = z
   .strictObject({
     refresh_token: opaqueToken('The latest refresh token of the session; it is used up by this call.'),
   })
-  .meta({ id: 'RefreshRequest' });
+  .meta({
+    id: 'RefreshRequest',
+    description: 'A refresh token to exchange for a new token pair (the old one stops working).',
+  });
 export const introspectBody = z
   .strictObject({ token: z.string().min(1).max(8192).meta({ description: 'An access token.' }) })
-  .meta({ id: 'IntrospectionRequest' });
+  .meta({ id: 'IntrospectionRequest', description: 'A token to inspect.' });
 export const changePasswordBody = z
   .strictObject({ current_password: givenPassword, new_password: newPassword })
-  .meta({ id: 'ChangePasswordRequest' });
-export const forgotPasswordBody = z.strictObject({ email }).meta({ id: 'ForgotPasswordRequest' });
+  .meta({ id: 'ChangePasswordRequest', description: 'The current password and the new one.' });
+export const forgotPasswordBody = z
+  .strictObject({ email })
+  .meta({ id: 'ForgotPasswordRequest', description: 'The e-mail address to send a reset link to.' });
 export const resetPasswordBody = z
   .strictObject({ token: opaqueToken('The token from the reset link.'), new_password: newPassword })
-  .meta({ id: 'ResetPasswordRequest' });
+  .meta({ id: 'ResetPasswordRequest', description: 'The token from the reset e-mail and the new password.' });
 export const verifyEmailBody = z
   .strictObject({ token: opaqueToken('The token from the verification link.') })
-  .meta({ id: 'VerifyEmailRequest' });
+  .meta({ id: 'VerifyEmailRequest', description: 'The token from the verification e-mail.' });
 export const totpConfirmBody = z
   .strictObject({
     code: z
@@ -74,13 +84,18 @@ export const totpConfirmBody = z
       .max(6)
       .meta({ description: 'The current 6-digit code.', example: '492039' }),
   })
-  .meta({ id: 'TotpConfirmRequest' });
-export const totpDisableBody = z
-  .strictObject({ password: givenPassword, code: secondCode.optional() })
-  .meta({ id: 'TotpDisableRequest' });
-export const passwordOnlyBody = z
-  .strictObject({ password: givenPassword })
-  .meta({ id: 'PasswordConfirmation' });
+  .meta({
+    id: 'TotpConfirmRequest',
+    description: 'A code from the authenticator app, proving the enrolment worked.',
+  });
+export const totpDisableBody = z.strictObject({ password: givenPassword, code: secondCode.optional() }).meta({
+  id: 'TotpDisableRequest',
+  description: 'The password and a current code, to turn two-factor off.',
+});
+export const passwordOnlyBody = z.strictObject({ password: givenPassword }).meta({
+  id: 'PasswordConfirmation',
+  description: 'The account password, re-entered to confirm a sensitive action.',
+});
 export const sessionParams = z.strictObject({ id: z.uuid() });
 export const clientParams = z.strictObject({ id: z.uuid() });
 export const clientListQuery = z.strictObject({ ...paginationQuery });
@@ -96,7 +111,10 @@ export const createClientBody = z
         example: ['products:read', 'inventory:write'],
       }),
   })
-  .meta({ id: 'CreateApiClientRequest' });
+  .meta({
+    id: 'CreateApiClientRequest',
+    description: 'An API client to create: a name and the permissions its tokens carry.',
+  });
 
 // ---- responses ----
 
@@ -134,7 +152,9 @@ export const mfaChallengeSchema = z
   .meta({ id: 'MfaChallenge', description: 'The password was right; a second factor is needed.' });
 
 export const registerResponse = envelope(
-  tokenPairSchema.extend({ user: userSchema }).meta({ id: 'Registration' }),
+  tokenPairSchema
+    .extend({ user: userSchema })
+    .meta({ id: 'Registration', description: 'The created account and its first token pair.' }),
 );
 export const loginResponse = envelope(z.union([tokenPairSchema, mfaChallengeSchema]));
 export const tokenPairResponse = envelope(tokenPairSchema);
@@ -193,7 +213,7 @@ export const sessionSchema = z
     user_agent: z.string().max(512).nullable(),
     current: z.boolean().meta({ description: 'The session of the token making this request.' }),
   })
-  .meta({ id: 'Session' });
+  .meta({ id: 'Session', description: 'One signed-in device or client: when it started and was last used.' });
 export const sessionListResponse = envelope(z.array(sessionSchema).max(100));
 
 export const totpEnrollmentResponse = envelope(
@@ -202,7 +222,10 @@ export const totpEnrollmentResponse = envelope(
       secret: z.string().max(64).meta({ description: 'Base32 secret, for typing into an app by hand.' }),
       otpauth_uri: z.string().max(512).meta({ description: 'otpauth:// URI to show as a QR code.' }),
     })
-    .meta({ id: 'TotpEnrollment' }),
+    .meta({
+      id: 'TotpEnrollment',
+      description: 'A TOTP secret and its otpauth:// URI to show as a QR code; confirm it with a code.',
+    }),
 );
 export const recoveryCodesResponse = envelope(
   z
@@ -212,7 +235,7 @@ export const recoveryCodesResponse = envelope(
         .length(RECOVERY_CODE_COUNT)
         .meta({ description: 'Single-use codes for when the phone is lost. Shown only now.' }),
     })
-    .meta({ id: 'RecoveryCodes' }),
+    .meta({ id: 'RecoveryCodes', description: 'Single-use recovery codes, shown once.' }),
 );
 
 export const acceptedResponse = envelope(
@@ -234,13 +257,16 @@ export const apiClientSchema = z
     last_used_at: timestamp.nullable(),
     revoked_at: timestamp.nullable(),
   })
-  .meta({ id: 'ApiClient' });
+  .meta({
+    id: 'ApiClient',
+    description: 'An OAuth 2.0 client for server-to-server access (client_credentials).',
+  });
 export const createdClientResponse = envelope(
   apiClientSchema
     .extend({
       client_secret: z.string().max(128).meta({ description: 'Shown only in this answer; store it safely.' }),
     })
-    .meta({ id: 'CreatedApiClient' }),
+    .meta({ id: 'CreatedApiClient', description: 'A new API client with its secret, shown only this once.' }),
 );
 export const clientListResponse = listEnvelope(apiClientSchema);
 
@@ -257,7 +283,10 @@ export const oauthTokenBody = z
     client_secret: oauthField('For client_credentials (or use HTTP Basic).'),
     scope: oauthField('Space-separated subset of the client’s permissions.'),
   })
-  .meta({ id: 'OAuthTokenRequest' });
+  .meta({
+    id: 'OAuthTokenRequest',
+    description: 'An OAuth 2.0 token request (client_credentials or refresh_token grant).',
+  });
 
 export const oauthTokenResponse = z
   .object({
@@ -267,7 +296,7 @@ export const oauthTokenResponse = z
     refresh_token: z.string().max(512).optional(),
     scope: z.string().max(2048).optional(),
   })
-  .meta({ id: 'OAuthTokenResponse' });
+  .meta({ id: 'OAuthTokenResponse', description: 'An OAuth 2.0 access token response (RFC 6749 §5.1).' });
 
 export const oauthErrorCodes = [
   'invalid_request',
@@ -298,7 +327,10 @@ export const jwksResponse = z
       )
       .max(20),
   })
-  .meta({ id: 'JsonWebKeySet' });
+  .meta({
+    id: 'JsonWebKeySet',
+    description: 'The public keys that verify Bazaar’s access tokens (RFC 7517).',
+  });
 
 export const openidConfigurationResponse = z
   .object({
@@ -314,4 +346,7 @@ export const openidConfigurationResponse = z
     scopes_supported: z.array(z.string().max(64)).max(100),
     claims_supported: z.array(z.string().max(32)).max(30),
   })
-  .meta({ id: 'OpenIdConfiguration' });
+  .meta({
+    id: 'OpenIdConfiguration',
+    description: 'Discovery document: issuer, endpoints and supported algorithms.',
+  });

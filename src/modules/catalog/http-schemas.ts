@@ -42,7 +42,9 @@ const amount = z
 
 const queryAmount = z.coerce.number().int().min(0).max(100_000_000);
 
-export const priceSchema = z.strictObject({ amount, currency: currencySchema }).meta({ id: 'Money' });
+export const priceSchema = z
+  .strictObject({ amount, currency: currencySchema })
+  .meta({ id: 'Money', description: 'An amount of money in minor units with its ISO 4217 currency.' });
 
 const attributeName = z
   .string()
@@ -89,7 +91,10 @@ export const variantInput = z
     weight_grams: weightGrams.optional(),
     initial_stock: quantity.optional().meta({ description: 'Units on hand at creation (default 0).' }),
   })
-  .meta({ id: 'NewVariant' });
+  .meta({
+    id: 'NewVariant',
+    description: 'A variant to create: SKU, price, option values and initial stock.',
+  });
 export type VariantInput = z.infer<typeof variantInput>;
 
 /** The rules every product's variant list follows: unique SKUs and option sets, one currency. */
@@ -134,7 +139,10 @@ export const createProductBody = z
     variants: z.array(variantInput).min(1).max(100),
   })
   .superRefine((p, ctx) => checkVariants(p.variants, ctx))
-  .meta({ id: 'CreateProduct' });
+  .meta({
+    id: 'CreateProduct',
+    description: 'A product to create, with its variants, categories and images.',
+  });
 export type CreateProductInput = z.infer<typeof createProductBody>;
 
 export const updateProductBody = z
@@ -189,7 +197,7 @@ export const categoryBody = z
     description: z.string().trim().max(1000).nullable().default(null),
     position: z.int().min(0).max(10_000).default(0).meta({ description: 'Order among its siblings.' }),
   })
-  .meta({ id: 'CreateCategory' });
+  .meta({ id: 'CreateCategory', description: 'A category to create; give a parent to nest it.' });
 export type CategoryInput = z.infer<typeof categoryBody>;
 
 export const updateCategoryBody = z
@@ -205,7 +213,7 @@ export const updateCategoryBody = z
     position: z.int().min(0).max(10_000).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field')
-  .meta({ id: 'UpdateCategory' });
+  .meta({ id: 'UpdateCategory', description: 'Category fields to change; omitted fields stay as they are.' });
 export type UpdateCategoryInput = z.infer<typeof updateCategoryBody>;
 export const categoryIdParams = z.strictObject({ id: z.uuid() });
 
@@ -294,7 +302,7 @@ const responseHandle = z
 
 const categoryRef = z
   .object({ id: z.uuid(), handle: responseHandle, name: z.string().max(100) })
-  .meta({ id: 'CategoryRef' });
+  .meta({ id: 'CategoryRef', description: 'A category a product belongs to, by id, name and slug.' });
 
 export const variantSchema = z
   .object({
@@ -313,7 +321,10 @@ export const variantSchema = z
       .optional()
       .meta({ description: 'Admin views only: when it was archived.' }),
   })
-  .meta({ id: 'Variant' });
+  .meta({
+    id: 'Variant',
+    description: 'One purchasable version of a product (size, colour…) with its SKU, price and stock.',
+  });
 
 export const productSchema = z
   .object({
@@ -336,7 +347,10 @@ export const productSchema = z
     created_at: timestamp,
     updated_at: timestamp,
   })
-  .meta({ id: 'Product' });
+  .meta({
+    id: 'Product',
+    description: 'A product with its variants, categories and images, as storefronts see it.',
+  });
 export type ProductDto = z.infer<typeof productSchema>;
 
 export interface CategoryNode {
@@ -361,11 +375,12 @@ export const categoryNodeSchema: z.ZodType<CategoryNode> = z
       return z.array(categoryNodeSchema).max(1000);
     },
   })
-  .meta({ id: 'Category' });
+  .meta({ id: 'Category', description: 'A node of the category tree, with its children.' });
 
-export const importReport = z
-  .object({ imported_products: count, imported_variants: count })
-  .meta({ id: 'ImportResult' });
+export const importReport = z.object({ imported_products: count, imported_variants: count }).meta({
+  id: 'ImportResult',
+  description: 'The outcome of a catalog import: counts, or a report per rejected row.',
+});
 
 export const importJsonBody = z
   .strictObject({
@@ -378,7 +393,10 @@ export const importJsonBody = z
       .min(1)
       .max(5000),
   })
-  .meta({ id: 'ImportProducts' });
+  .meta({
+    id: 'ImportProducts',
+    description: 'A catalog import as JSON rows, applied all-or-nothing (CSV is accepted as text/csv).',
+  });
 
 export const productEnvelope = envelope(productSchema);
 export const productList = listEnvelope(productSchema);

@@ -54,7 +54,7 @@ export const adjustmentBody = z
       example: 'damaged in transit',
     }),
   })
-  .meta({ id: 'StockAdjustment' });
+  .meta({ id: 'StockAdjustment', description: 'A change to a variant’s stock with the reason for it.' });
 
 export const stockQuery = z.strictObject({
   ...paginationQuery,

@@ -145,7 +145,10 @@ export function toTemplateDto(view: TemplateView): z.infer<typeof templateSchema
 }
 
 export const templateParams = z.strictObject({ name: templateName });
-export const templateBody = z.strictObject({ subject, text, html }).meta({ id: 'EmailTemplateOverride' });
+export const templateBody = z.strictObject({ subject, text, html }).meta({
+  id: 'EmailTemplateOverride',
+  description: 'An operator’s version of an e-mail template (subject, text and HTML).',
+});
 export const previewBody = z
   .strictObject({ subject: subject.optional(), text: text.optional(), html: html.optional() })
   .meta({
@@ -159,7 +162,10 @@ const renderedSchema = z
     text: z.string().max(200_000),
     html: z.string().max(400_000).meta({ description: 'The complete HTML document, layout included.' }),
   })
-  .meta({ id: 'RenderedEmail' });
+  .meta({
+    id: 'RenderedEmail',
+    description: 'A template rendered with sample data, as a recipient would see it.',
+  });
 
 export function toRenderedDto(mail: EmailTemplate): z.infer<typeof renderedSchema> {
   return { subject: mail.subject, text: mail.text, html: mail.html };

@@ -18,7 +18,10 @@ export const jobQueueStats = z
     failed: count.meta({ description: 'Jobs that failed for good in the last 24 hours.' }),
     dead_letters: count.meta({ description: 'Dead letters of this queue not yet replayed.' }),
   })
-  .meta({ id: 'JobQueueStats' });
+  .meta({
+    id: 'JobQueueStats',
+    description: 'One background queue: jobs queued, active, retrying, failed and dead-lettered.',
+  });
 
 export const jobStatsResponse = envelope(z.array(jobQueueStats).max(1000));
 
@@ -40,7 +43,10 @@ export const deadLetterSchema = z
       .max(1_000_000)
       .meta({ description: 'Retries made before it was dead-lettered.' }),
   })
-  .meta({ id: 'DeadLetter' });
+  .meta({
+    id: 'DeadLetter',
+    description: 'A job that failed every retry, with its payload and last error; it can be replayed.',
+  });
 
 export const deadLetterList = listEnvelope(deadLetterSchema);
 

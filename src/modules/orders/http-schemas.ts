@@ -66,7 +66,7 @@ export const shippingAddressInput = z
     postal_code: text(20).meta({ example: '10115' }),
     country,
   })
-  .meta({ id: 'NewShippingAddress' });
+  .meta({ id: 'NewShippingAddress', description: 'Where to ship an order.' });
 
 export const createOrderBody = z
   .strictObject({
@@ -86,7 +86,10 @@ export const createOrderBody = z
     }),
     shipping_address: shippingAddressInput,
   })
-  .meta({ id: 'CreateOrderRequest' });
+  .meta({
+    id: 'CreateOrderRequest',
+    description: 'A checkout: the lines to buy, the contact e-mail and the shipping address.',
+  });
 
 export const cancelOrderBody = z
   .strictObject({
@@ -109,7 +112,7 @@ export const shipOrderBody = z
     carrier: optionalText(100).meta({ example: 'UPS' }),
     note: z.string().trim().max(500).optional().meta({ description: 'Kept in the status history.' }),
   })
-  .meta({ id: 'ShipOrderRequest' });
+  .meta({ id: 'ShipOrderRequest', description: 'The carrier and tracking number of a shipment.' });
 
 const statusFilter = z
   .string()
@@ -210,7 +213,7 @@ const shippingAddressSchema = z
       .max(2)
       .regex(/^[A-Z]{2}$/),
   })
-  .meta({ id: 'ShippingAddress' });
+  .meta({ id: 'ShippingAddress', description: 'The address an order ships to.' });
 
 const orderItemSchema = z
   .object({
@@ -235,7 +238,10 @@ const statusChangeSchema = z
     actor_type: z.enum(['customer', 'admin', 'client', 'system']),
     note: z.string().max(500).nullable(),
   })
-  .meta({ id: 'OrderStatusChange' });
+  .meta({
+    id: 'OrderStatusChange',
+    description: 'One step in an order’s history: from which status to which, when, by whom and why.',
+  });
 
 export const orderSchema = z
   .object({
@@ -268,7 +274,7 @@ export const orderSchema = z
     created_at: timestamp,
     updated_at: timestamp,
   })
-  .meta({ id: 'Order' });
+  .meta({ id: 'Order', description: 'An order with its lines, totals, payment state and current status.' });
 
 export const orderDetailSchema = orderSchema
   .extend({ status_history: z.array(statusChangeSchema).max(1000) })
@@ -288,10 +294,13 @@ const shippingRateSchema = z
     amount: money,
     free_over: money.nullable(),
   })
-  .meta({ id: 'ShippingRate' });
+  .meta({
+    id: 'ShippingRate',
+    description: 'The shipping price for a country, with an optional free-shipping threshold.',
+  });
 const taxRateSchema = z
   .object({ country: rateCountryOut, rate_basis_points: z.int().min(0).max(10_000) })
-  .meta({ id: 'TaxRate' });
+  .meta({ id: 'TaxRate', description: 'A tax rate applied to orders shipping to a country.' });
 
 export const shippingRatesEnvelope = envelope(z.object({ rates: z.array(shippingRateSchema).max(500) }));
 export const taxRatesEnvelope = envelope(z.object({ rates: z.array(taxRateSchema).max(500) }));

@@ -44,7 +44,10 @@ export const paymentCreatedResponse = envelope(
           'Hand this to the storefront: it confirms the payment with the gateway (Stripe.js, or POST /test-gateway/v1/payment_intents/{gateway_reference}/confirm). Returned once; Bazaar does not store it.',
       }),
     })
-    .meta({ id: 'PaymentCreated' }),
+    .meta({
+      id: 'PaymentCreated',
+      description: 'A payment attempt: its status and, when needed, the next action for the customer.',
+    }),
 );
 
 export const refundSchema = z
@@ -60,7 +63,7 @@ export const refundSchema = z
     reason: z.string().max(500),
     created_at: z.iso.datetime(),
   })
-  .meta({ id: 'Refund' });
+  .meta({ id: 'Refund', description: 'A refund of some or all of a payment.' });
 
 export const paymentSchema = z
   .object({
@@ -85,7 +88,7 @@ export const paymentSchema = z
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
-  .meta({ id: 'Payment' });
+  .meta({ id: 'Payment', description: 'A payment of an order through a gateway, with its refunds.' });
 
 export const paymentResponse = envelope(paymentSchema);
 
@@ -117,7 +120,21 @@ export const webhookHeaders = z.looseObject({
 export const webhookBody = z
   .string()
   .max(1_048_576)
-  .meta({ description: 'The gateway’s event, exactly as sent: the signature covers these bytes.' });
+  .meta({
+    description: 'The gateway’s event, exactly as sent: the signature covers these bytes.',
+    example: JSON.stringify({
+      id: 'evt_01JD4Q2M8X',
+      created: 1795253400,
+      type: 'payment.succeeded',
+      data: {
+        object: {
+          object: 'payment_intent',
+          id: 'pi_01JD4Q1Z7K',
+          metadata: { payment_id: '0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10' },
+        },
+      },
+    }),
+  });
 
 export const webhookResponse = z
   .object({ received: z.literal(true) })

@@ -36,7 +36,7 @@ const name = z.string().trim().min(1).max(200).meta({ example: 'Ada Lovelace' })
 /** What a user may change about themselves. Role and status are not here: no mass assignment. */
 export const updateMeBody = z
   .strictObject({ name: name.optional(), email: z.email().max(254).optional() })
-  .meta({ id: 'UpdateMe' });
+  .meta({ id: 'UpdateMe', description: 'Profile fields the signed-in user may change.' });
 
 export const preferencesSchema = z
   .strictObject({
@@ -57,7 +57,10 @@ export const preferencesSchema = z
       .meta({ description: 'ISO 4217 code.', example: 'EUR' }),
     marketing_emails: z.boolean().meta({ description: 'Opt-in to non-transactional e-mail.' }),
   })
-  .meta({ id: 'Preferences' });
+  .meta({
+    id: 'Preferences',
+    description: 'A user’s preferences: locale, time zone, currency and marketing e-mails.',
+  });
 
 export const userIdParams = z.strictObject({ id: z.uuid() });
 
@@ -84,7 +87,7 @@ export const adminUpdateUserBody = z
     role: z.enum(roles).optional(),
     status: z.enum(['active', 'deactivated']).optional(),
   })
-  .meta({ id: 'AdminUpdateUser' });
+  .meta({ id: 'AdminUpdateUser', description: 'User fields an administrator may change, such as the role.' });
 
 export const userEnvelope = envelope(userSchema);
 export const userList = listEnvelope(userSchema);

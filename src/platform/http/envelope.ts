@@ -36,7 +36,10 @@ export const paginationMeta = z
     total: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
     total_pages: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
   })
-  .meta({ id: 'PaginationMeta' });
+  .meta({
+    id: 'PaginationMeta',
+    description: 'Where this page sits: page, page size and totals.',
+  });
 
 export const paginationLinks = z
   .object({
@@ -45,7 +48,7 @@ export const paginationLinks = z
     next: z.string().max(2048).nullable(),
     last: z.string().max(2048),
   })
-  .meta({ id: 'PaginationLinks' });
+  .meta({ id: 'PaginationLinks', description: 'Links to the neighbouring pages of a list.' });
 
 export function listEnvelope<T extends z.ZodType>(item: T) {
   return z.object({

@@ -4,6 +4,8 @@
  * document build (@fastify/swagger's transformObject), never per request.
  */
 
+import { addExamples } from './openapi-examples.js';
+
 type Json = Record<string, unknown>;
 
 const header = (description: string, schema: Json = { type: 'string', maxLength: 128 }) => ({
@@ -86,6 +88,7 @@ export function finishOpenApiDocument(doc: Json): Json {
   }
   boundSchemas(doc);
   dropUnusedComponents(doc);
+  addExamples(doc);
   const tags = Object.values(paths).flatMap((item) =>
     Object.values(item).flatMap((op) => (op.tags as string[] | undefined) ?? []),
   );
