@@ -95,6 +95,11 @@ export class Jobs {
     this.subscribers.set(eventType, [...(this.subscribers.get(eventType) ?? []), queue]);
   }
 
+  /** Every event type with the queues of its subscribers (the event catalogue, as code has it). */
+  subscriptions(): Record<string, string[]> {
+    return Object.fromEntries([...this.subscribers].map(([type, queues]) => [type, [...queues].sort()]));
+  }
+
   /**
    * Declares a job queue whose jobs are created by a cron schedule (UTC), e.g. `'17 3 * * *'`
    * for daily at 03:17. Every process may declare it; pg-boss creates one job per tick.
