@@ -124,6 +124,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
       rateLimit: {
         redis,
+        storeDownPolicy: config.RATE_LIMIT_STORE_DOWN,
         keyPrefix: config.REDIS_KEY_PREFIX,
         defaultRule: { limit: config.RATE_LIMIT_DEFAULT, windowSeconds: 60 },
         overrides: parseRateLimits(config.RATE_LIMITS),

@@ -136,6 +136,13 @@ const vars = {
       example: 'GET /api/v1/users=200/60,POST /api/v1/orders=60/60',
     },
   ],
+  RATE_LIMIT_STORE_DOWN: [
+    z.enum(['auth-closed', 'open', 'closed']).default('auth-closed'),
+    {
+      description:
+        'While Redis is unreachable: `auth-closed` refuses sign-in and other credential endpoints (503) and serves the rest without limits; `open` serves everything; `closed` refuses everything that is rate limited.',
+    },
+  ],
   BAZAAR_ADMIN_EMAIL: [
     z.email().default('admin@bazaar.local'),
     { description: 'E-mail of the admin account created on first start.' },
