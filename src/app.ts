@@ -117,6 +117,12 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       metrics,
       db: database.db,
       bodyLimit: config.BODY_LIMIT,
+      jsonDepthLimit: config.JSON_DEPTH_LIMIT,
+      requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
+      handlerTimeoutMs: config.HANDLER_TIMEOUT * 1000,
+      compressionThreshold: config.COMPRESSION_THRESHOLD,
+      tls: readTls(config),
+      hstsMaxAgeSeconds: config.HSTS_MAX_AGE,
       trustProxy: config.TRUST_PROXY,
       corsOrigins: config.CORS_ORIGINS,
       publicUrl: config.publicUrl,
@@ -124,6 +130,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
       rateLimit: {
         redis,
+        storeDownPolicy: config.RATE_LIMIT_STORE_DOWN,
         keyPrefix: config.REDIS_KEY_PREFIX,
         defaultRule: { limit: config.RATE_LIMIT_DEFAULT, windowSeconds: 60 },
         overrides: parseRateLimits(config.RATE_LIMITS),
@@ -194,3 +201,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
 }
 
 export type Bazaar = Awaited<ReturnType<typeof buildBazaar>>;
+
+function readTls(config: Config): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) return undefined;
+  return { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) };
+}

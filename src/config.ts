@@ -118,6 +118,50 @@ const vars = {
     z.coerce.number().int().min(1024).default(1_048_576),
     { description: 'Largest accepted request body in bytes.' },
   ],
+  JSON_DEPTH_LIMIT: [
+    z.coerce.number().int().min(2).max(1000).default(32),
+    { description: 'Deepest nesting of objects and arrays accepted in a JSON body; deeper is a 400.' },
+  ],
+  REQUEST_TIMEOUT: [
+    z.coerce.number().int().min(0).default(30),
+    {
+      description:
+        'Seconds a client has to send a whole request (headers and body) before the connection is closed; `0` = no limit.',
+    },
+  ],
+  HANDLER_TIMEOUT: [
+    z.coerce.number().int().min(0).default(30),
+    {
+      description:
+        'Seconds from receiving a request to answering it before the server gives up with 503 `SERVICE_UNAVAILABLE`; `0` = no limit.',
+    },
+  ],
+  COMPRESSION_THRESHOLD: [
+    z.coerce.number().int().min(0).default(1024),
+    {
+      description:
+        'Answers of at least this many bytes are compressed (br or gzip) when the client accepts it.',
+    },
+  ],
+  TLS_CERT_FILE: [
+    z.string().min(1).optional(),
+    {
+      description:
+        'PEM certificate (chain) file; with `TLS_KEY_FILE` the server speaks HTTPS itself. Unset: plain HTTP (behind a TLS proxy).',
+      example: '/run/secrets/tls.crt',
+    },
+  ],
+  TLS_KEY_FILE: [
+    z.string().min(1).optional(),
+    { description: 'PEM private key file of `TLS_CERT_FILE`.', example: '/run/secrets/tls.key' },
+  ],
+  HSTS_MAX_AGE: [
+    z.coerce.number().int().min(0).default(31_536_000),
+    {
+      description:
+        'max-age of `Strict-Transport-Security`, sent over native TLS or when a trusted proxy reports HTTPS (`X-Forwarded-Proto`).',
+    },
+  ],
   RATE_LIMIT_DEFAULT: [
     z.coerce.number().int().positive().default(600),
     { description: 'Requests per minute per user (or IP) for an endpoint without its own limit.' },
@@ -134,6 +178,13 @@ const vars = {
       description:
         'Per-endpoint overrides of the built-in limits: `METHOD /route=limit/windowSeconds`, comma-separated.',
       example: 'GET /api/v1/users=200/60,POST /api/v1/orders=60/60',
+    },
+  ],
+  RATE_LIMIT_STORE_DOWN: [
+    z.enum(['auth-closed', 'open', 'closed']).default('auth-closed'),
+    {
+      description:
+        'While Redis is unreachable: `auth-closed` refuses sign-in and other credential endpoints (503) and serves the rest without limits; `open` serves everything; `closed` refuses everything that is rate limited.',
     },
   ],
   BAZAAR_ADMIN_EMAIL: [
@@ -331,6 +382,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     out[name] = result.data;
   }
   const values = out as Env;
+  if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both to serve HTTPS, or neither.');
+  }
   return {
     ...values,
     publicUrl: (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/$/, ''),

@@ -24,7 +24,13 @@ const MAIL_REQUESTS_PER_IP_PER_HOUR = 30;
 export function createLoginLimiter(config: Config, redis?: Redis): LoginLimiter {
   const window = config.LOGIN_LIMIT_WINDOW;
   const limiter = (name: string, points: number, durationSeconds: number) =>
-    createLimiter({ redis, keyPrefix: `${config.REDIS_KEY_PREFIX}auth:${name}`, points, durationSeconds });
+    createLimiter({
+      redis,
+      keyPrefix: `${config.REDIS_KEY_PREFIX}auth:${name}`,
+      points,
+      durationSeconds,
+      failOpen: config.RATE_LIMIT_STORE_DOWN === 'open',
+    });
   return {
     perAccount: limiter('login-account', config.LOGIN_LIMIT_PER_ACCOUNT, window),
     perIp: limiter('login-ip', config.LOGIN_LIMIT_PER_IP, window),

@@ -33,7 +33,10 @@ export const defaultRateRules: Record<string, Omit<RateRule, 'failClosed'> & { f
   'POST /api/v1/webhooks/:gateway': { limit: 6000, windowSeconds: 60 },
 };
 
-/** Parses `RATE_LIMITS`: `GET /api/v1/users=200/60, POST /api/v1/orders=50/60`. */
+/**
+ * Parses `RATE_LIMITS`: `GET /api/v1/users=200/60, POST /api/v1/orders=50/60`. Path parameters
+ * may be written OpenAPI-style (`/api/v1/users/{id}`) or as routes are declared (`/:id`).
+ */
 export function parseRateLimits(
   value: string | undefined,
 ): Record<string, { limit: number; windowSeconds: number }> {
@@ -44,13 +47,22 @@ export function parseRateLimits(
     .filter(Boolean)) {
     const match = /^([A-Z]+ \/\S*)=(\d+)\/(\d+)$/.exec(entry);
     if (!match) throw new Error(`RATE_LIMITS entry "${entry}" is not "METHOD /path=limit/windowSeconds".`);
-    out[match[1]!] = { limit: Number(match[2]), windowSeconds: Number(match[3]) };
+    const route = match[1]!.replace(/\{(\w+)\}/g, ':$1');
+    out[route] = { limit: Number(match[2]), windowSeconds: Number(match[3]) };
   }
   return out;
 }
 
+/**
+ * What a limiter does while its counter store (Redis) is unreachable: `auth-closed` refuses the
+ * credential endpoints (marked `failClosed`) and lets the rest through; `open` and `closed` apply
+ * one behaviour to all.
+ */
+export type StoreDownPolicy = 'auth-closed' | 'open' | 'closed';
+
 export interface RateLimitOptions {
   redis?: Redis;
+  storeDownPolicy?: StoreDownPolicy;
   keyPrefix: string;
   defaultRule: { limit: number; windowSeconds: number };
   overrides: Record<string, { limit: number; windowSeconds: number }>;
@@ -72,7 +84,7 @@ export function rateLimiterFor(options: RateLimitOptions) {
     const rule: RateRule = {
       ...(base ?? options.defaultRule),
       ...options.overrides[key],
-      failClosed: base?.failClosed ?? false,
+      failClosed: failsClosed(options.storeDownPolicy ?? 'auth-closed', base?.failClosed ?? false),
     };
     const limiter = createLimiter({
       redis: options.redis,
@@ -82,6 +94,7 @@ export function rateLimiterFor(options: RateLimitOptions) {
     });
 
     return async (request: FastifyRequest, reply: FastifyReply) => {
+      // request.ip honours X-Forwarded-For only from the proxies TRUST_PROXY names.
       const who = request.actor ? `${request.actor.kind}:${request.actor.id}` : `ip:${request.ip}`;
       let result;
       try {
@@ -107,4 +120,9 @@ export function rateLimiterFor(options: RateLimitOptions) {
       );
     };
   };
+}
+
+function failsClosed(policy: StoreDownPolicy, credentialEndpoint: boolean): boolean {
+  if (policy === 'auth-closed') return credentialEndpoint;
+  return policy === 'closed';
 }

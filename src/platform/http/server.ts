@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { constants as zlibConstants } from 'node:zlib';
 import Fastify, {
   LogController,
   type FastifyInstance,
   type FastifyRequest,
   type FastifySchema,
 } from 'fastify';
+import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -31,7 +33,9 @@ import {
   type IdempotencyMode,
 } from './idempotency.js';
 import { finishOpenApiDocument } from './openapi.js';
+import { limitJsonDepth } from './json-depth.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
+import { docsCsp, securityHeaders } from './security-headers.js';
 import { sendError, toErrorBody } from './errors.js';
 
 declare module 'fastify' {
@@ -61,6 +65,17 @@ export interface HttpOptions {
   metrics: Metrics;
   db: Database;
   bodyLimit: number;
+  /** Deepest accepted nesting of a JSON body. */
+  jsonDepthLimit: number;
+  /** Milliseconds to receive a whole request (slow-client protection); 0 = none. */
+  requestTimeoutMs: number;
+  /** Milliseconds from routing to the answer before a 503; 0 = none. */
+  handlerTimeoutMs: number;
+  /** Answers at least this many bytes long are compressed (gzip or br) when the client accepts it. */
+  compressionThreshold: number;
+  /** PEM certificate and key: serve HTTPS natively. */
+  tls?: { cert: Buffer; key: Buffer };
+  hstsMaxAgeSeconds: number;
   trustProxy?: string;
   corsOrigins?: string;
   publicUrl: string;
@@ -91,6 +106,10 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
+    requestTimeout: options.requestTimeoutMs,
+    handlerTimeout: options.handlerTimeoutMs || undefined,
+    // An HTTPS server has the same request API; its distinct server type changes nothing here.
+    ...((options.tls ? { https: options.tls } : {}) as object),
     trustProxy: parseTrustProxy(options.trustProxy) as boolean | string[] | undefined,
     // Our own onResponse log line carries route, status and duration; Fastify's two lines per request are noise.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
@@ -109,6 +128,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   app.decorateRequest('actor', null);
   app.decorateRequest('idempotency', null);
 
+  limitJsonDepth(app as unknown as FastifyInstance, options.jsonDepthLimit);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
@@ -132,17 +152,24 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     void reply.header('X-Request-Id', request.id);
   });
 
+  app.addHook(
+    'onSend',
+    securityHeaders({ tls: options.tls !== undefined, hstsMaxAgeSeconds: options.hstsMaxAgeSeconds }),
+  );
   app.addHook('onSend', async (request, reply, payload) => {
-    void reply.header('X-Content-Type-Options', 'nosniff');
-    void reply.header('Referrer-Policy', 'no-referrer');
-    void reply.header('X-Frame-Options', 'DENY');
-    if (!reply.hasHeader('Content-Security-Policy')) {
-      void reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-    }
     if (request.url.startsWith('/api/') && !reply.hasHeader('Cache-Control')) {
       void reply.header('Cache-Control', 'no-store');
     }
     return payload;
+  });
+
+  // Route-level: each route registered from here on compresses answers above the threshold.
+  await app.register(compress, {
+    global: true,
+    threshold: options.compressionThreshold,
+    encodings: ['br', 'gzip'],
+    // Brotli's default quality (11) costs more CPU per response than it saves on the wire.
+    brotliOptions: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } },
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -261,6 +288,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true },
     staticCSP: true,
+    transformStaticCSP: docsCsp,
   });
 
   return app;

@@ -28,14 +28,17 @@ export interface LimiterOptions {
   keyPrefix: string;
   points: number;
   durationSeconds: number;
+  /** Let attempts through while the store is unreachable (RATE_LIMIT_STORE_DOWN=open); default: refuse. */
+  failOpen?: boolean;
 }
 
 /** Seconds a client waits when the counter store is unreachable. */
 const STORE_DOWN_RETRY_SECONDS = 5;
 
 /**
- * A limiter that fails closed: when Redis cannot be reached it throws SERVICE_UNAVAILABLE rather
- * than letting every attempt through, because these limits protect credentials.
+ * A limiter that fails closed unless told otherwise: when Redis cannot be reached it throws
+ * SERVICE_UNAVAILABLE rather than letting every attempt through, because these limits protect
+ * credentials.
  */
 export function createLimiter(options: LimiterOptions): Limiter {
   const base = { keyPrefix: options.keyPrefix, points: options.points, duration: options.durationSeconds };
@@ -54,23 +57,24 @@ export function createLimiter(options: LimiterOptions): Limiter {
       } catch (error) {
         if (error instanceof RateLimiterRes)
           return { allowed: false, retryAfterSeconds: toSeconds(error.msBeforeNext) };
+        if (options.failOpen) return { allowed: true, remaining: options.points, resetSeconds: 1 };
         throw storeUnavailable(error);
       }
     },
     async reward(key, points = 1) {
-      await guard(() => store.reward(key, points));
+      await guard(() => store.reward(key, points), options.failOpen);
     },
     async delete(key) {
-      await guard(() => store.delete(key));
+      await guard(() => store.delete(key), options.failOpen);
     },
   };
 }
 
-async function guard(work: () => Promise<unknown>): Promise<void> {
+async function guard(work: () => Promise<unknown>, failOpen = false): Promise<void> {
   try {
     await work();
   } catch (error) {
-    throw storeUnavailable(error);
+    if (!failOpen) throw storeUnavailable(error);
   }
 }
 
