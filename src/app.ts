@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { systemContext } from './platform/context.js';
@@ -48,8 +49,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     options.database ??
     (await openDatabase({
       url: config.DATABASE_URL,
+      readUrl: config.DATABASE_READ_URL,
       dataDir: config.dataDir,
       poolSize: config.DATABASE_POOL_SIZE,
+      prepare: config.DATABASE_PREPARE,
     }));
   if (options.migrate !== false) {
     const applied = await migrate(database.db);
@@ -116,6 +119,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       logger,
       metrics,
       db: database.db,
+      readDb: database.read,
       bodyLimit: config.BODY_LIMIT,
       trustProxy: config.TRUST_PROXY,
       corsOrigins: config.CORS_ORIGINS,
@@ -139,7 +143,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     { name: 'jobs', check: () => jobs.ping(database.db) },
     ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
   ];
-  await http.register(opsRoutes({ metrics, checks }));
+  let draining = false;
+  await http.register(opsRoutes({ metrics, checks, isDraining: () => draining }));
   await http.register(auth.rootRoutes);
   await http.register(payments.rootRoutes);
   await http.register(
@@ -182,6 +187,12 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     /** Graceful stop: refuse new requests, finish in-flight ones and running jobs, then close. */
     stop(): Promise<void> {
       stopping ??= (async () => {
+        // Readiness fails first, so load balancers stop sending new requests while these finish.
+        draining = true;
+        if (config.SHUTDOWN_DRAIN_DELAY > 0 && http.server.listening) {
+          logger.info({ seconds: config.SHUTDOWN_DRAIN_DELAY }, 'draining: /readyz answers 503');
+          await delay(config.SHUTDOWN_DRAIN_DELAY * 1000);
+        }
         await http.close();
         await jobs.stop(config.SHUTDOWN_TIMEOUT);
         mailer.close();

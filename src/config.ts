@@ -58,6 +58,21 @@ const vars = {
       example: 'postgres://bazaar:secret@db:5432/bazaar',
     },
   ],
+  DATABASE_READ_URL: [
+    url(['postgres', 'postgresql']).optional(),
+    {
+      description:
+        'Read replica (streaming standby) for read-only storefront queries: catalog browsing and search. Writes and read-your-own-write paths always use `DATABASE_URL`. Unset: everything reads the primary.',
+      example: 'postgres://bazaar:secret@db-replica:5432/bazaar',
+    },
+  ],
+  DATABASE_PREPARE: [
+    flag(true),
+    {
+      description:
+        'Use named prepared statements. Set `false` when `DATABASE_URL` points to PgBouncer in transaction pooling mode older than 1.21 (or without `max_prepared_statements`).',
+    },
+  ],
   DATABASE_POOL_SIZE: [
     z.coerce.number().int().min(1).max(200).default(10),
     { description: 'Maximum PostgreSQL connections per process.' },
@@ -280,6 +295,14 @@ const vars = {
     seconds(15),
     { description: 'Seconds to finish in-flight work on SIGTERM before exiting.' },
   ],
+  SHUTDOWN_DRAIN_DELAY: [
+    z.coerce.number().int().min(0).max(300).default(0),
+    {
+      description:
+        'Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503 while requests are still served, so a load balancer or Kubernetes stops routing here first.',
+      example: '5',
+    },
+  ],
 } satisfies Record<string, [z.ZodType, VarDoc]>;
 
 type Vars = typeof vars;
@@ -331,6 +354,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     out[name] = result.data;
   }
   const values = out as Env;
+  if (values.DATABASE_READ_URL && !values.DATABASE_URL) {
+    throw new ConfigError('DATABASE_READ_URL is set without DATABASE_URL; a read replica needs a primary.');
+  }
   return {
     ...values,
     publicUrl: (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/$/, ''),

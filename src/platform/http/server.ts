@@ -48,6 +48,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     db: Database;
+    /** The read replica (or the primary when none is configured): see `readContextOf`. */
+    readDb: Database;
   }
 }
 
@@ -60,6 +62,8 @@ export interface HttpOptions {
   logger: Logger;
   metrics: Metrics;
   db: Database;
+  /** Lag-tolerant reads (DATABASE_READ_URL); defaults to `db`. */
+  readDb?: Database;
   bodyLimit: number;
   trustProxy?: string;
   corsOrigins?: string;
@@ -106,6 +110,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('db', options.db);
+  app.decorate('readDb', options.readDb ?? options.db);
   app.decorateRequest('actor', null);
   app.decorateRequest('idempotency', null);
 
@@ -305,4 +310,12 @@ export function contextOf(request: FastifyRequest): Context {
     userAgent: request.headers['user-agent'],
     db: request.server.db,
   };
+}
+
+/**
+ * `contextOf` on the read replica, for public, read-only routes whose answer may lag the primary
+ * by a moment (storefront browsing). Never for a read that must see the caller's own write.
+ */
+export function readContextOf(request: FastifyRequest): Context {
+  return { ...contextOf(request), db: request.server.readDb };
 }
