@@ -66,6 +66,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       retryDelaySeconds: config.JOB_RETRY_DELAY,
       pollingIntervalSeconds: config.NODE_ENV === 'test' ? 0.5 : 1,
       concurrency: config.WORKER_CONCURRENCY,
+      expireInSeconds: config.JOB_EXPIRE_SECONDS,
     },
     logger,
     metrics,
@@ -126,6 +127,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       publicUrl: config.publicUrl,
       version,
       keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
+      idempotencyLockSeconds: config.IDEMPOTENCY_LOCK_SECONDS,
       rateLimit: {
         redis,
         keyPrefix: config.REDIS_KEY_PREFIX,

@@ -151,6 +151,13 @@ const vars = {
       example: 'GET /api/v1/users=200/60,POST /api/v1/orders=60/60',
     },
   ],
+  IDEMPOTENCY_LOCK_SECONDS: [
+    z.coerce.number().int().min(1).max(3600).default(60),
+    {
+      description:
+        'How long a running request holds its `Idempotency-Key`: retries meanwhile get 409 `IDEMPOTENCY_KEY_IN_USE`. If the server handling it dies, a retry proceeds after this many seconds.',
+    },
+  ],
   BAZAAR_ADMIN_EMAIL: [
     z.email().default('admin@bazaar.local'),
     { description: 'E-mail of the admin account created on first start.' },
@@ -209,6 +216,13 @@ const vars = {
     { description: 'Retries of a failed job before it goes to the dead-letter queue.' },
   ],
   JOB_RETRY_DELAY: [seconds(5), { description: 'First retry delay in seconds; doubles on each retry.' }],
+  JOB_EXPIRE_SECONDS: [
+    z.coerce.number().int().min(2).max(86_400).default(300),
+    {
+      description:
+        'Longest a job may run. A job held by a worker that died (killed, machine lost) is handed to another worker after this many seconds (checked every half of it, at most every 120 s).',
+    },
+  ],
   LOW_STOCK_THRESHOLD: [
     z.coerce.number().int().min(0).max(1_000_000).default(5),
     {

@@ -70,6 +70,8 @@ export interface HttpOptions {
   publicUrl: string;
   version: string;
   rateLimit: RateLimitOptions;
+  /** How long a running request holds its Idempotency-Key (IDEMPOTENCY_LOCK_SECONDS). */
+  idempotencyLockSeconds?: number;
   /** Seals stored idempotent responses at rest (KEY_ENCRYPTION_KEY); unset stores them as text. */
   keyEncryptionKey?: string;
 }
@@ -185,7 +187,11 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   );
 
   const limiterFor = rateLimiterFor(options.rateLimit);
-  const idempotent = idempotencyHooks(options.db, new SecretBox(options.keyEncryptionKey));
+  const idempotent = idempotencyHooks(
+    options.db,
+    new SecretBox(options.keyEncryptionKey),
+    options.idempotencyLockSeconds,
+  );
 
   // Declared permissions become a preHandler and the OpenAPI security requirement; every API
   // route gets its rate limit after authentication, so limits are per user where there is one.
