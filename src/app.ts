@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { systemContext } from './platform/context.js';
@@ -48,8 +49,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     options.database ??
     (await openDatabase({
       url: config.DATABASE_URL,
+      readUrl: config.DATABASE_READ_URL,
       dataDir: config.dataDir,
       poolSize: config.DATABASE_POOL_SIZE,
+      prepare: config.DATABASE_PREPARE,
     }));
   if (options.migrate !== false) {
     const applied = await migrate(database.db);
@@ -63,6 +66,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       retryDelaySeconds: config.JOB_RETRY_DELAY,
       pollingIntervalSeconds: config.NODE_ENV === 'test' ? 0.5 : 1,
       concurrency: config.WORKER_CONCURRENCY,
+      expireInSeconds: config.JOB_EXPIRE_SECONDS,
     },
     logger,
     metrics,
@@ -116,6 +120,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       logger,
       metrics,
       db: database.db,
+      readDb: database.read,
       bodyLimit: config.BODY_LIMIT,
       jsonDepthLimit: config.JSON_DEPTH_LIMIT,
       requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
@@ -128,6 +133,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       publicUrl: config.publicUrl,
       version,
       keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
+      idempotencyLockSeconds: config.IDEMPOTENCY_LOCK_SECONDS,
       rateLimit: {
         redis,
         storeDownPolicy: config.RATE_LIMIT_STORE_DOWN,
@@ -146,7 +152,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     { name: 'jobs', check: () => jobs.ping(database.db) },
     ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
   ];
-  await http.register(opsRoutes({ metrics, checks }));
+  let draining = false;
+  await http.register(opsRoutes({ metrics, checks, isDraining: () => draining }));
   await http.register(auth.rootRoutes);
   await http.register(payments.rootRoutes);
   await http.register(
@@ -189,6 +196,12 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     /** Graceful stop: refuse new requests, finish in-flight ones and running jobs, then close. */
     stop(): Promise<void> {
       stopping ??= (async () => {
+        // Readiness fails first, so load balancers stop sending new requests while these finish.
+        draining = true;
+        if (config.SHUTDOWN_DRAIN_DELAY > 0 && http.server.listening) {
+          logger.info({ seconds: config.SHUTDOWN_DRAIN_DELAY }, 'draining: /readyz answers 503');
+          await delay(config.SHUTDOWN_DRAIN_DELAY * 1000);
+        }
         await http.close();
         await jobs.stop(config.SHUTDOWN_TIMEOUT);
         mailer.close();

@@ -58,6 +58,21 @@ const vars = {
       example: 'postgres://bazaar:secret@db:5432/bazaar',
     },
   ],
+  DATABASE_READ_URL: [
+    url(['postgres', 'postgresql']).optional(),
+    {
+      description:
+        'Read replica (streaming standby) for read-only storefront queries: catalog browsing and search. Writes and read-your-own-write paths always use `DATABASE_URL`. Unset: everything reads the primary.',
+      example: 'postgres://bazaar:secret@db-replica:5432/bazaar',
+    },
+  ],
+  DATABASE_PREPARE: [
+    flag(true),
+    {
+      description:
+        'Use named prepared statements. Set `false` when `DATABASE_URL` points to PgBouncer in transaction pooling mode older than 1.21 (or without `max_prepared_statements`).',
+    },
+  ],
   DATABASE_POOL_SIZE: [
     z.coerce.number().int().min(1).max(200).default(10),
     { description: 'Maximum PostgreSQL connections per process.' },
@@ -187,6 +202,13 @@ const vars = {
         'While Redis is unreachable: `auth-closed` refuses sign-in and other credential endpoints (503) and serves the rest without limits; `open` serves everything; `closed` refuses everything that is rate limited.',
     },
   ],
+  IDEMPOTENCY_LOCK_SECONDS: [
+    z.coerce.number().int().min(1).max(3600).default(60),
+    {
+      description:
+        'How long a running request holds its `Idempotency-Key`: retries meanwhile get 409 `IDEMPOTENCY_KEY_IN_USE`. If the server handling it dies, a retry proceeds after this many seconds.',
+    },
+  ],
   BAZAAR_ADMIN_EMAIL: [
     z.email().default('admin@bazaar.local'),
     { description: 'E-mail of the admin account created on first start.' },
@@ -245,6 +267,13 @@ const vars = {
     { description: 'Retries of a failed job before it goes to the dead-letter queue.' },
   ],
   JOB_RETRY_DELAY: [seconds(5), { description: 'First retry delay in seconds; doubles on each retry.' }],
+  JOB_EXPIRE_SECONDS: [
+    z.coerce.number().int().min(2).max(86_400).default(300),
+    {
+      description:
+        'Longest a job may run. A job held by a worker that died (killed, machine lost) is handed to another worker after this many seconds (checked every half of it, at most every 120 s).',
+    },
+  ],
   LOW_STOCK_THRESHOLD: [
     z.coerce.number().int().min(0).max(1_000_000).default(5),
     {
@@ -331,6 +360,14 @@ const vars = {
     seconds(15),
     { description: 'Seconds to finish in-flight work on SIGTERM before exiting.' },
   ],
+  SHUTDOWN_DRAIN_DELAY: [
+    z.coerce.number().int().min(0).max(300).default(0),
+    {
+      description:
+        'Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503 while requests are still served, so a load balancer or Kubernetes stops routing here first.',
+      example: '5',
+    },
+  ],
 } satisfies Record<string, [z.ZodType, VarDoc]>;
 
 type Vars = typeof vars;
@@ -384,6 +421,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const values = out as Env;
   if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
     throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both to serve HTTPS, or neither.');
+  }
+  if (values.DATABASE_READ_URL && !values.DATABASE_URL) {
+    throw new ConfigError('DATABASE_READ_URL is set without DATABASE_URL; a read replica needs a primary.');
   }
   return {
     ...values,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { buildBazaar, version, type Bazaar } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { backupDatabase, BackupError, defaultBackupFile, restoreDatabase } from './platform/db/backup.js';
 
 const usage = `Bazaar ${version} — headless commerce platform
 
@@ -12,11 +13,15 @@ Usage: bazaar <command>
   migrate       apply database migrations and install the job queues, then exit
   seed          create the admin account (and demo data) if missing, then exit
   keys rotate   create a new JWT signing key; tokens signed by the old one stay valid until they expire
+  backup [file]             pg_dump (custom format) of the PostgreSQL database to file
+                            (default bazaar-<UTC time>.dump)
+  restore <file> [--clean]  restore a backup into DATABASE_URL's database (created if missing);
+                            --clean replaces a database that already holds a shop (swapped in once restored)
 
 Configuration comes from environment variables: see README.md or docs/configuration.md.`;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, sub] = argv;
+  const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     console.log(usage);
     return command ? 0 : 1;
@@ -64,6 +69,9 @@ async function main(argv: string[]): Promise<number> {
       console.log(catalogLine(catalog));
       return 0;
     }
+    case 'backup':
+    case 'restore':
+      return backupCommand(config, command, sub, rest);
     case 'keys': {
       if (sub !== 'rotate') break;
       const bazaar = await buildBazaar(config);
@@ -75,6 +83,42 @@ async function main(argv: string[]): Promise<number> {
   }
   console.error(`Unknown command: ${argv.join(' ')}\n\n${usage}`);
   return 64; // EX_USAGE
+}
+
+async function backupCommand(
+  config: Config,
+  command: 'backup' | 'restore',
+  file: string | undefined,
+  flags: string[],
+): Promise<number> {
+  if (!config.DATABASE_URL) {
+    console.error(
+      `${command} works on PostgreSQL (DATABASE_URL). The embedded database is the directory ${config.dataDir}/db: stop Bazaar and copy or archive that directory instead.`,
+    );
+    return 64;
+  }
+  try {
+    if (command === 'backup') {
+      const result = await backupDatabase(config.DATABASE_URL, file ?? defaultBackupFile());
+      console.log(`Backup written to ${result.file} (${result.bytes} bytes, ${result.ms} ms).`);
+      return 0;
+    }
+    if (!file || flags.some((f) => f !== '--clean')) {
+      console.error('Usage: bazaar restore <file> [--clean]');
+      return 64;
+    }
+    const result = await restoreDatabase(config.DATABASE_URL, file, { clean: flags.includes('--clean') });
+    console.log(
+      `Restored ${file}${result.created ? ' into a newly created database' : ''} (${result.ms} ms). Run \`bazaar migrate\` if this build is newer than the backup.`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof BackupError) {
+      console.error(`${command} failed: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
 }
 
 function catalogLine(seed: { created: boolean; products: number; variants: number; ms: number }): string {

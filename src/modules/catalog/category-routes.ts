@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorEnvelope } from '../../platform/http/envelope.js';
-import { contextOf } from '../../platform/http/server.js';
+import { contextOf, readContextOf } from '../../platform/http/server.js';
 import { categoryTree, createCategory, deleteCategory, getCategory, updateCategory } from './categories.js';
 import {
   categoryBody,
@@ -25,7 +25,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: categoryTreeEnvelope },
       },
     },
-    async (request) => ({ request_id: request.id, data: await categoryTree(contextOf(request)) }),
+    async (request) => ({ request_id: request.id, data: await categoryTree(readContextOf(request)) }),
   );
 
   app.post(

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Context } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
 import { errorEnvelope, pageOf } from '../../platform/http/envelope.js';
-import { contextOf } from '../../platform/http/server.js';
+import { contextOf, readContextOf } from '../../platform/http/server.js';
 import type { Inventory } from '../inventory/index.js';
 import {
   adminProductSearchQuery,
@@ -73,7 +73,7 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
       },
       async (request) => {
         const q = request.query;
-        const ctx = contextOf(request);
+        const ctx = readContextOf(request);
         const result = await searchProducts(ctx, inventory, {
           q: q.q,
           category: q.category,
@@ -109,7 +109,7 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
       },
       async (request) => ({
         request_id: request.id,
-        data: await productView(contextOf(request), inventory, request.params.id, ['active']),
+        data: await productView(readContextOf(request), inventory, request.params.id, ['active']),
       }),
     );
 

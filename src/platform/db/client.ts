@@ -24,6 +24,12 @@ export interface SqlRunner {
 export interface DatabaseHandle {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Database;
+  /**
+   * For read-only queries that tolerate replica lag (storefront browsing): the replica when
+   * `DATABASE_READ_URL` is set, else the primary. Never for a read that must see the caller's own
+   * write, and never inside a transaction.
+   */
+  readonly read: Database;
   /** A runner for pg-boss: PostgreSQL gets a connection string instead (pg-boss pools itself). */
   readonly bossConnection: { connectionString: string } | { db: SqlRunner };
   ping(): Promise<void>;
@@ -32,31 +38,44 @@ export interface DatabaseHandle {
 
 export interface DatabaseOptions {
   url?: string;
+  /** A streaming replica for lag-tolerant reads (PostgreSQL only). */
+  readUrl?: string;
   dataDir: string;
   poolSize: number;
+  /** Named prepared statements; off behind PgBouncer in transaction mode (< 1.21). */
+  prepare?: boolean;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.url
-    ? openPostgres(options.url, options.poolSize)
-    : openPglite(path.join(options.dataDir, 'db'));
+  return options.url ? openPostgres(options.url, options) : openPglite(path.join(options.dataDir, 'db'));
 }
 
-function openPostgres(url: string, poolSize: number): DatabaseHandle {
-  const client = postgres(url, {
-    max: poolSize,
+function postgresClient(url: string, options: DatabaseOptions, applicationName: string) {
+  return postgres(url, {
+    max: options.poolSize,
+    prepare: options.prepare ?? true,
     onnotice: () => undefined,
-    connection: { application_name: 'bazaar' },
+    connection: { application_name: applicationName },
   });
+}
+
+function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
+  const client = postgresClient(url, options, 'bazaar');
+  const replica = options.readUrl ? postgresClient(options.readUrl, options, 'bazaar-read') : undefined;
   const db = drizzlePostgres({ client }) as unknown as Database;
+  const read = replica ? (drizzlePostgres({ client: replica }) as unknown as Database) : db;
   return {
     kind: 'postgres',
     db,
+    read,
     bossConnection: { connectionString: url },
     ping: async () => {
       await client`select 1`;
+      if (replica) await replica`select 1`;
     },
-    close: () => client.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([client.end({ timeout: 5 }), replica?.end({ timeout: 5 })]);
+    },
   };
 }
 
@@ -73,6 +92,7 @@ export function pgliteHandle(client: PGlite): DatabaseHandle {
   return {
     kind: 'pglite',
     db,
+    read: db,
     bossConnection: {
       db: {
         // pg-boss sends multi-statement DDL without parameters; PGlite needs exec() for those.

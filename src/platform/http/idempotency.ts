@@ -132,14 +132,17 @@ export function scopeOf(request: FastifyRequest): string {
 }
 
 // Truncated to milliseconds so the deadline survives a round trip through a JS Date (it is the claim's token).
-const lockDeadline = sql.raw(`date_trunc('milliseconds', now() + interval '${LOCK_SECONDS} seconds')`);
+const deadlineAfter = (seconds: number) =>
+  sql.raw(`date_trunc('milliseconds', now() + interval '${Math.trunc(seconds)} seconds')`);
 const expiry = sql.raw(`now() + interval '${KEY_TTL_HOURS} hours'`);
 
 /**
  * The preHandler and onSend hooks that the HTTP server adds to every route that opts in. Stored
  * bodies are sealed with `box`: they may hold one-time secrets (a new API client's secret).
  */
-export function idempotencyHooks(db: Database, box: SecretBox) {
+export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOCK_SECONDS) {
+  // How long a claim holds the key; the claim of a request whose server died lapses after this.
+  const lockDeadline = deadlineAfter(lockSeconds);
   const claims = new WeakMap<FastifyRequest, ClaimState>();
 
   const ownedBy = (state: ClaimState) =>

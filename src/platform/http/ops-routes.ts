@@ -14,7 +14,12 @@ const checkResult = z.object({
 });
 
 /** Liveness, readiness, Prometheus metrics and the OpenAPI document. */
-export function opsRoutes(options: { metrics: Metrics; checks: ReadinessCheck[] }): FastifyPluginAsyncZod {
+export function opsRoutes(options: {
+  metrics: Metrics;
+  checks: ReadinessCheck[];
+  /** True once shutdown began: readiness fails so traffic moves away before the listener closes. */
+  isDraining?: () => boolean;
+}): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/healthz',
@@ -39,7 +44,8 @@ export function opsRoutes(options: { metrics: Metrics; checks: ReadinessCheck[] 
           operationId: 'readyz',
           tags: ['operations'],
           summary: 'Readiness',
-          description: 'Answers 200 when the database, job queue and cache are reachable, else 503.',
+          description:
+            'Answers 200 when the database, job queue and cache are reachable, else 503 (also from the moment a shutdown begins).',
           response: {
             200: z.object({ status: z.literal('ready'), checks: z.array(checkResult).max(10) }),
             503: z.object({ status: z.literal('unavailable'), checks: z.array(checkResult).max(10) }),
@@ -47,6 +53,12 @@ export function opsRoutes(options: { metrics: Metrics; checks: ReadinessCheck[] 
         },
       },
       async (_request, reply) => {
+        if (options.isDraining?.()) {
+          return reply.code(503).send({
+            status: 'unavailable',
+            checks: [{ name: 'shutdown', ok: false, error: 'shutting down' }],
+          } as never);
+        }
         const checks = await Promise.all(
           options.checks.map(async (readiness) => {
             const { name } = readiness;

@@ -52,6 +52,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     db: Database;
+    /** The read replica (or the primary when none is configured): see `readContextOf`. */
+    readDb: Database;
   }
 }
 
@@ -64,6 +66,8 @@ export interface HttpOptions {
   logger: Logger;
   metrics: Metrics;
   db: Database;
+  /** Lag-tolerant reads (DATABASE_READ_URL); defaults to `db`. */
+  readDb?: Database;
   bodyLimit: number;
   /** Deepest accepted nesting of a JSON body. */
   jsonDepthLimit: number;
@@ -81,6 +85,8 @@ export interface HttpOptions {
   publicUrl: string;
   version: string;
   rateLimit: RateLimitOptions;
+  /** How long a running request holds its Idempotency-Key (IDEMPOTENCY_LOCK_SECONDS). */
+  idempotencyLockSeconds?: number;
   /** Seals stored idempotent responses at rest (KEY_ENCRYPTION_KEY); unset stores them as text. */
   keyEncryptionKey?: string;
 }
@@ -125,6 +131,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('db', options.db);
+  app.decorate('readDb', options.readDb ?? options.db);
   app.decorateRequest('actor', null);
   app.decorateRequest('idempotency', null);
 
@@ -207,7 +214,11 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   );
 
   const limiterFor = rateLimiterFor(options.rateLimit);
-  const idempotent = idempotencyHooks(options.db, new SecretBox(options.keyEncryptionKey));
+  const idempotent = idempotencyHooks(
+    options.db,
+    new SecretBox(options.keyEncryptionKey),
+    options.idempotencyLockSeconds,
+  );
 
   // Declared permissions become a preHandler and the OpenAPI security requirement; every API
   // route gets its rate limit after authentication, so limits are per user where there is one.
@@ -333,4 +344,12 @@ export function contextOf(request: FastifyRequest): Context {
     userAgent: request.headers['user-agent'],
     db: request.server.db,
   };
+}
+
+/**
+ * `contextOf` on the read replica, for public, read-only routes whose answer may lag the primary
+ * by a moment (storefront browsing). Never for a read that must see the caller's own write.
+ */
+export function readContextOf(request: FastifyRequest): Context {
+  return { ...contextOf(request), db: request.server.readDb };
 }

@@ -35,6 +35,8 @@ export interface JobOptions {
   retryDelaySeconds: number;
   pollingIntervalSeconds: number;
   concurrency: number;
+  /** How long a job may run; a job whose worker died is handed out again after this. */
+  expireInSeconds: number;
 }
 
 export type JobHandler<T> = (data: T, job: { id: string; retryCount: number }) => Promise<void>;
@@ -74,6 +76,9 @@ export class Jobs {
       schedule: true,
       migrate: true,
       pollingIntervalSeconds: options.pollingIntervalSeconds,
+      // Expiry is enforced by this maintenance tick: run it often enough that a crashed
+      // worker's jobs come back within about 1.5 × expireInSeconds (pg-boss' default is 120 s).
+      maintenanceIntervalSeconds: Math.min(120, Math.max(1, Math.floor(options.expireInSeconds / 2))),
     });
     this.boss.on('error', (error: Error) => this.logger.error({ err: error }, 'job queue error'));
     this.registerGauges();
@@ -191,7 +196,7 @@ export class Jobs {
         retryBackoff: true,
         // A job a crashed worker held comes back after this (plus pg-boss' maintenance tick),
         // instead of pg-boss' default 15 minutes. Every handler here finishes in seconds.
-        expireInSeconds: 300,
+        expireInSeconds: this.options.expireInSeconds,
         deadLetter: deadLetterQueueOf(name),
       };
       await this.boss.createQueue(deadLetterQueueOf(name));
