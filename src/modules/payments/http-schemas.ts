@@ -88,6 +88,7 @@ export const paymentSchema = z
   .meta({ id: 'Payment' });
 
 export const paymentResponse = envelope(paymentSchema);
+export const paymentListResponse = envelope(z.array(paymentSchema).max(1000));
 
 export const refundBody = z.strictObject({
   amount: z
