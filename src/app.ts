@@ -17,7 +17,7 @@ import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { projectRoot } from './platform/paths.js';
 import { auditRoutes } from './modules/audit/index.js';
-import { operationsRoutes } from './modules/operations/index.js';
+import { operationsRoutes, overviewRoutes } from './modules/operations/index.js';
 import { createAuthModule, createLoginLimiter } from './modules/auth/index.js';
 import { createCatalogModule } from './modules/catalog/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
@@ -170,6 +170,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     { prefix: '/api/v1' },
   );
   await http.register(operationsRoutes(jobs), { prefix: '/api/v1' });
+  await http.register(overviewRoutes({ jobs, inventory }), { prefix: '/api/v1' });
 
   await auth.ensureSigningKey(database.db);
 

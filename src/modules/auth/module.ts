@@ -9,6 +9,8 @@ import type { Notifications } from '../notifications/index.js';
 import { registerUserDataContributor } from '../users/index.js';
 import { AccessTokens } from './access.js';
 import { accountPageRoutes } from './account-pages.js';
+import { adminSessionRoutes } from './admin-session-routes.js';
+import { browserSessionRoutes } from './browser-session-routes.js';
 import { createAdminIfMissing, type AdminBootstrap } from './bootstrap.js';
 import { clientRoutes } from './client-routes.js';
 import { ApiClients } from './clients.js';
@@ -105,6 +107,8 @@ export function createAuthModule(deps: AuthDeps): AuthModule {
     apiRoutes: async (app) => {
       useDatabase(app.db);
       await app.register(authRoutes(services));
+      await app.register(browserSessionRoutes(services));
+      await app.register(adminSessionRoutes);
       await app.register(mfaRoutes(services));
       await app.register(clientRoutes(services));
     },

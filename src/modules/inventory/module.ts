@@ -17,6 +17,7 @@ import {
   inStockCondition,
   initializeStock,
   initializeStockLevels,
+  listStock,
   renameStockSku,
   stockOf,
   type StockEntry,
@@ -64,6 +65,14 @@ export interface Inventory {
   stockOf: (ctx: Context, variantIds: string[]) => Promise<Map<string, StockLevel>>;
   /** SQL condition "the variant in this column has units available", for other modules' filters. */
   inStockCondition: (variantId: SQLWrapper) => SQL;
+  /** Variants below their low-stock threshold: how many, and the `limit` most urgent. */
+  lowStockReport: (
+    ctx: Context,
+    limit: number,
+  ) => Promise<{
+    total: number;
+    variants: { variantId: string; sku: string; available: number; threshold: number }[];
+  }>;
   /** Admin routes; register under `/api/v1`. */
   routes: FastifyPluginAsyncZod;
 }
@@ -82,6 +91,17 @@ export function createInventoryModule(deps: InventoryDeps): Inventory {
     renameSku: renameStockSku,
     stockOf,
     inStockCondition,
+    async lowStockReport(ctx, limit) {
+      const threshold = deps.lowStockThreshold;
+      const { rows, total } = await listStock(ctx, { lowStock: true, page: 1, perPage: limit }, threshold);
+      const variants = rows.map((r) => ({
+        variantId: r.variantId,
+        sku: r.sku,
+        available: r.available,
+        threshold: r.lowStockThreshold ?? threshold,
+      }));
+      return { total, variants };
+    },
     routes: async (app) => {
       await app.register(inventoryRoutes(inventory));
     },

@@ -59,3 +59,58 @@ export const replayResponse = envelope(
     job_id: z.uuid().meta({ description: 'The new job on the handler queue.' }),
   }),
 );
+
+const currency = z
+  .string()
+  .max(3)
+  .regex(/^[A-Z]{3}$/)
+  .meta({ description: 'ISO 4217 currency code.', example: 'USD' });
+const revenue = z
+  .array(
+    z.object({
+      currency,
+      amount: count.meta({ description: 'Minor units: paid order totals less their refunds.' }),
+    }),
+  )
+  .max(200)
+  .meta({ description: 'Revenue per currency (none when nothing was paid).' });
+const salesDay = z
+  .object({
+    date: z.iso.date().meta({ description: 'UTC calendar day.' }),
+    orders: count.meta({ description: 'Orders placed that day, any status.' }),
+    revenue,
+  })
+  .meta({ id: 'SalesDay' });
+const recentCounts = z.object({ today: count, last_30_days: count });
+
+export const overviewResponse = envelope(
+  z
+    .object({
+      today: salesDay,
+      days: z
+        .array(salesDay)
+        .max(31)
+        .meta({ description: 'The last 30 UTC days, oldest first, today last.' }),
+      signups: recentCounts.meta({ description: 'New accounts.' }),
+      failed_payments: recentCounts.meta({ description: 'Payment attempts that failed.' }),
+      low_stock: z.object({
+        total: count.meta({ description: 'Variants below their low-stock threshold.' }),
+        variants: z
+          .array(
+            z.object({
+              variant_id: z.uuid(),
+              sku: z
+                .string()
+                .max(64)
+                .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+              available: count,
+              threshold: count,
+            }),
+          )
+          .max(10)
+          .meta({ description: 'The most urgent ten, fewest available first.' }),
+      }),
+      dead_letters: count.meta({ description: 'Dead letters awaiting replay.' }),
+    })
+    .meta({ id: 'ShopOverview' }),
+);

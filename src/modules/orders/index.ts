@@ -5,6 +5,7 @@
  */
 export { createOrdersModule, markOrderPaid, type Orders, type OrdersDeps } from './module.js';
 export { getOrderById, getOrderForActor } from './queries.js';
+export { lastUtcDays, salesByDay, type Revenue, type SalesDay } from './sales-report.js';
 export type { OrderLine, OrderSummary } from './records.js';
 export type { ShippingAddress } from './schema.js';
 export { orderStatuses, paidStatuses, type OrderStatus } from './status.js';

@@ -91,6 +91,7 @@ export const paymentSchema = z
   .meta({ id: 'Payment', description: 'A payment of an order through a gateway, with its refunds.' });
 
 export const paymentResponse = envelope(paymentSchema);
+export const paymentListResponse = envelope(z.array(paymentSchema).max(1000));
 
 export const refundBody = z.strictObject({
   amount: z

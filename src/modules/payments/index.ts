@@ -4,6 +4,7 @@
  */
 export { createPaymentsModule, type PaymentsModule, type PaymentsModuleDeps } from './module.js';
 export { getInvoicePdf } from './invoices.js';
+export { countFailedPayments } from './failure-report.js';
 export {
   INVOICE_GENERATED,
   PAYMENT_FAILED,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
 import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { getOrderForActor } from '../orders/index.js';
@@ -117,4 +117,27 @@ export async function getPayment(
     .where(eq(refunds.paymentId, payment.id))
     .orderBy(asc(refunds.createdAt), asc(refunds.id));
   return { payment, refunds: rows };
+}
+
+/** Every payment attempt of an order with its refunds, oldest first (admin views). */
+export async function listOrderPayments(
+  ctx: Context,
+  orderId: string,
+): Promise<{ payment: Payment; refunds: Refund[] }[]> {
+  const attempts = await ctx.db
+    .select()
+    .from(payments)
+    .where(eq(payments.orderId, orderId))
+    .orderBy(asc(payments.createdAt), asc(payments.id));
+  if (attempts.length === 0) return [];
+  const ids = attempts.map((p) => p.id);
+  const allRefunds = await ctx.db
+    .select()
+    .from(refunds)
+    .where(inArray(refunds.paymentId, ids))
+    .orderBy(asc(refunds.createdAt), asc(refunds.id));
+  return attempts.map((payment) => ({
+    payment,
+    refunds: allRefunds.filter((r) => r.paymentId === payment.id),
+  }));
 }

@@ -8,6 +8,7 @@ import {
   orderIdParams,
   paymentCreatedResponse,
   paymentIdParams,
+  paymentListResponse,
   paymentResponse,
   refundBody,
   refundResponse,
@@ -20,7 +21,7 @@ import {
   webhookResponse,
 } from './http-schemas.js';
 import { getInvoiceForActor } from './invoices.js';
-import { getPayment, startPayment, type Refund, type StartedPayment } from './payments.js';
+import { getPayment, listOrderPayments, startPayment, type Refund, type StartedPayment } from './payments.js';
 import { issueRefund } from './refunds.js';
 import { receiveWebhook } from './webhooks.js';
 
@@ -64,6 +65,26 @@ export function paymentRoutes(deps: PaymentsDeps): FastifyPluginAsyncZod {
           (tx, recorded) => request.idempotency?.complete(tx.db, 201, answer(recorded)) ?? Promise.resolve(),
         );
         return reply.code(201).send(answer(started));
+      },
+    );
+
+    app.get(
+      '/orders/:id/payments',
+      {
+        config: { permission: 'orders:read' },
+        schema: {
+          operationId: 'listOrderPayments',
+          tags,
+          summary: 'List an order’s payments (admin)',
+          description:
+            'Every payment attempt of the order, oldest first, with status, failure reason and refunds. An unknown order has none.',
+          params: orderIdParams,
+          response: { 200: paymentListResponse },
+        },
+      },
+      async (request) => {
+        const rows = await listOrderPayments(contextOf(request), request.params.id);
+        return { request_id: request.id, data: rows.map((r) => toPaymentDto(r.payment, r.refunds)) };
       },
     );
 

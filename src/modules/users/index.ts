@@ -7,6 +7,7 @@ export {
   markEmailVerified,
   normalizeEmail,
   countAdmins,
+  countSignups,
   registerUserDataContributor,
   type User,
   type UserStatus,

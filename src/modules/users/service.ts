@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
 import type { Context, TxContext } from '../../platform/context.js';
 import { inTransaction } from '../../platform/context.js';
-import type { Tx } from '../../platform/db/client.js';
+import { rowsOf, type Tx } from '../../platform/db/client.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Role } from '../../platform/security/permissions.js';
 import { diffOf, recordAudit } from '../audit/index.js';
@@ -264,4 +264,19 @@ export async function countAdmins(ctx: Context): Promise<number> {
     .from(users)
     .where(and(eq(users.role, 'admin'), eq(users.status, 'active')));
   return row?.value ?? 0;
+}
+
+/** Accounts created since each of the given instants (sign-ups), erased ones included. */
+export async function countSignups(
+  ctx: Context,
+  since: { today: Date; month: Date },
+): Promise<{ today: number; last30Days: number }> {
+  const [row] = rowsOf<{ today: number | string; month: number | string }>(
+    await ctx.db.execute(sql`
+      select count(*) filter (where ${users.createdAt} >= ${since.today.toISOString()}::timestamptz) as today,
+             count(*) as month
+      from ${users}
+      where ${users.createdAt} >= ${since.month.toISOString()}::timestamptz`),
+  );
+  return { today: Number(row?.today ?? 0), last30Days: Number(row?.month ?? 0) };
 }

@@ -102,6 +102,7 @@ const tagDescriptions: Record<string, string> = {
   users: 'Profiles, preferences, data export and erasure; user administration.',
   audit: 'The append-only log of sensitive actions.',
   jobs: 'Background jobs: queue health, dead letters and their replay.',
+  reports: 'The shop overview: orders, revenue, sign-ups and what needs attention.',
   catalog: 'Products, variants and categories: public browsing and search, admin management and import.',
   inventory: 'Stock per variant: levels, adjustments and movements (admin).',
   orders: 'Checkout with idempotency keys, the order lifecycle and its history, shipping and tax settings.',
