@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const resultsDir = path.join(repoRoot, 'bench', 'results');
 
-const number = (name: string, fallback: number) => {
-  const raw = process.env[name];
+const number = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0)
@@ -39,16 +39,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     databaseUrl: embedded
       ? undefined
       : env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/bazaar_bench',
-    redisUrl: embedded ? undefined : env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/0',
-    warmupSeconds: number('BENCH_WARMUP', 5),
-    durationSeconds: number('BENCH_DURATION', 10),
-    connections: number('BENCH_CONNECTIONS', 50),
-    checkoutClients: number('BENCH_CHECKOUT_CLIENTS', 10),
-    idleConnections: number('BENCH_IDLE_CONNECTIONS', 10_000),
+    redisUrl: env.BENCH_REDIS_URL || (embedded ? undefined : 'redis://127.0.0.1:6379/0'),
+    warmupSeconds: number(env, 'BENCH_WARMUP', 5),
+    durationSeconds: number(env, 'BENCH_DURATION', 10),
+    connections: number(env, 'BENCH_CONNECTIONS', 50),
+    checkoutClients: number(env, 'BENCH_CHECKOUT_CLIENTS', 10),
+    idleConnections: number(env, 'BENCH_IDLE_CONNECTIONS', 10_000),
     freshDatabase: env.BENCH_FRESH_DB !== '0',
     profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : undefined,
     resultsDir: env.BENCH_RESULTS_DIR ? path.resolve(env.BENCH_RESULTS_DIR) : resultsDir,
-    basePort: number('BENCH_PORT', 38_000 + (process.pid % 1000) * 10),
+    basePort: number(env, 'BENCH_PORT', 38_000 + (process.pid % 1000) * 10),
   };
 }
 
