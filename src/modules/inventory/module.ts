@@ -14,6 +14,7 @@ import {
 } from './reservations.js';
 import { inventoryRoutes } from './routes.js';
 import {
+  availableUnits,
   inStockCondition,
   initializeStock,
   initializeStockLevels,
@@ -64,6 +65,8 @@ export interface Inventory {
   stockOf: (ctx: Context, variantIds: string[]) => Promise<Map<string, StockLevel>>;
   /** SQL condition "the variant in this column has units available", for other modules' filters. */
   inStockCondition: (variantId: SQLWrapper) => SQL;
+  /** SQL scalar "units available of the variant in this column" (null without stock), for other modules' reads. */
+  availableUnits: (variantId: SQLWrapper) => SQL<number | null>;
   /** Admin routes; register under `/api/v1`. */
   routes: FastifyPluginAsyncZod;
 }
@@ -82,6 +85,7 @@ export function createInventoryModule(deps: InventoryDeps): Inventory {
     renameSku: renameStockSku,
     stockOf,
     inStockCondition,
+    availableUnits,
     routes: async (app) => {
       await app.register(inventoryRoutes(inventory));
     },
