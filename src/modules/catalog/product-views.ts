@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableName, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, getTableName, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
 import type { Inventory } from '../inventory/index.js';
 import { UUID_PATTERN, type ProductDto, type ProductStatus } from './http-schemas.js';
@@ -32,6 +32,25 @@ export const productColumns = {
     where ${productCategories.productId} = ${productId}), '[]'::json)`,
 };
 
+type VariantView = ProductDto['variants'][number];
+
+/**
+ * A product's live variants with their available units, exactly as the storefront shows them,
+ * built by the database inside the product query: a page of products is then one round trip.
+ */
+export function storefrontVariants(inventory: Inventory): SQL<VariantView[]> {
+  const v = sql.identifier('v');
+  return sql<VariantView[]>`coalesce((
+    select json_agg(json_build_object(
+        'id', ${v}.id, 'sku', ${v}.sku, 'title', ${v}.title, 'options', ${v}.options,
+        'price', json_build_object('amount', ${v}.price_amount, 'currency', ${v}.currency),
+        'weight_grams', ${v}.weight_grams,
+        'available', coalesce(${inventory.availableUnits(sql`${v}.id`)}, 0))
+      order by ${v}.position, ${v}.created_at)
+    from ${variants} ${v}
+    where ${v}.product_id = ${productId} and ${v}.archived_at is null), '[]'::json)`;
+}
+
 export type ProductRow = {
   id: string;
   handle: string;
@@ -43,6 +62,8 @@ export type ProductRow = {
   createdAt: Date;
   updatedAt: Date;
   categories: CategoryRef[];
+  /** Storefront variants, when the query that found the product already built them. */
+  variants?: VariantView[];
 };
 
 /** By id or handle; `statuses` limits which products are visible (the storefront sees active ones). */
@@ -64,8 +85,8 @@ export async function findProduct(
 }
 
 /**
- * Full views of a page of products: their variants in one query and the variants' stock in one
- * more (inventory's), however many products the page holds. The storefront (`admin: false`) never
+ * Full views of a page of products: their variants with stock in one query however many products
+ * the page holds, or none when the rows carry storefront variants already. The storefront (`admin: false`) never
  * sees archived variants; admin views show them with `archived_at`.
  */
 export async function productViews(
@@ -75,38 +96,10 @@ export async function productViews(
   options: { admin: boolean },
 ): Promise<ProductDto[]> {
   if (rows.length === 0) return [];
-  const variantRows = await ctx.db
-    .select()
-    .from(variants)
-    .where(
-      and(
-        inArray(
-          variants.productId,
-          rows.map((r) => r.id),
-        ),
-        options.admin ? undefined : isNull(variants.archivedAt),
-      ),
-    )
-    .orderBy(asc(variants.productId), asc(variants.position), asc(variants.createdAt));
-  const stock = await inventory.stockOf(
-    ctx,
-    variantRows.map((v) => v.id),
-  );
-  const byProduct = new Map<string, ProductDto['variants']>();
-  for (const v of variantRows) {
-    const list = byProduct.get(v.productId) ?? [];
-    list.push({
-      id: v.id,
-      sku: v.sku,
-      title: v.title,
-      options: v.options,
-      price: { amount: v.priceAmount, currency: v.currency },
-      weight_grams: v.weightGrams,
-      available: stock.get(v.id)?.available ?? 0,
-      ...(options.admin ? { archived_at: v.archivedAt?.toISOString() ?? null } : {}),
-    });
-    byProduct.set(v.productId, list);
-  }
+  const byProduct =
+    !options.admin && rows.every((r) => r.variants)
+      ? new Map(rows.map((r) => [r.id, r.variants!]))
+      : await variantsOf(ctx, inventory, rows, options);
   return rows.map((r) => ({
     id: r.id,
     handle: r.handle,
@@ -120,4 +113,42 @@ export async function productViews(
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
   }));
+}
+
+/** The variants of `rows` with their stock, in one query (stock as a scalar subquery). */
+async function variantsOf(
+  ctx: Context,
+  inventory: Inventory,
+  rows: ProductRow[],
+  options: { admin: boolean },
+): Promise<Map<string, VariantView[]>> {
+  const variantRows = await ctx.db
+    .select({ ...getTableColumns(variants), available: inventory.availableUnits(variants.id) })
+    .from(variants)
+    .where(
+      and(
+        inArray(
+          variants.productId,
+          rows.map((r) => r.id),
+        ),
+        options.admin ? undefined : isNull(variants.archivedAt),
+      ),
+    )
+    .orderBy(asc(variants.productId), asc(variants.position), asc(variants.createdAt));
+  const byProduct = new Map<string, VariantView[]>();
+  for (const v of variantRows) {
+    const list = byProduct.get(v.productId) ?? [];
+    list.push({
+      id: v.id,
+      sku: v.sku,
+      title: v.title,
+      options: v.options,
+      price: { amount: v.priceAmount, currency: v.currency },
+      weight_grams: v.weightGrams,
+      available: v.available ?? 0,
+      ...(options.admin ? { archived_at: v.archivedAt?.toISOString() ?? null } : {}),
+    });
+    byProduct.set(v.productId, list);
+  }
+  return byProduct;
 }

@@ -6,7 +6,7 @@ import type { Inventory } from '../inventory/index.js';
 import { fuzzyTsquery, oneEditVariants, queryWords, typoCandidates } from './fuzzy.js';
 import { rowsOf } from '../../platform/db/client.js';
 import { UUID_PATTERN, type ProductSort, type ProductStatus } from './http-schemas.js';
-import { productColumns, type ProductRow } from './product-views.js';
+import { productColumns, storefrontVariants, type ProductRow } from './product-views.js';
 import { categories, productCategories, products, variants } from './schema.js';
 
 export interface ProductSearch {
@@ -130,7 +130,8 @@ function hasAttribute(name: string, value: string): SQL {
 /**
  * The product list: full-text search (exact words ranked by `ts_rank`, OR one typo per word, OR a
  * trigram-similar title), filters, sorts, and page or keyset pagination. Returns product rows;
- * `productViews` adds variants and stock.
+ * storefront rows carry their variants and stock already, so a page is one round trip (the
+ * count runs beside it); `productViews` shapes them.
  */
 export async function searchProducts(
   ctx: Context,
@@ -188,7 +189,12 @@ export async function searchProducts(
 
   const [found, [counts]] = await Promise.all([
     ctx.db
-      .select({ ...productColumns, createdKey, minPrice: products.minPrice })
+      .select({
+        ...productColumns,
+        ...(query.storefront ? { variants: storefrontVariants(inventory) } : {}),
+        createdKey,
+        minPrice: products.minPrice,
+      })
       .from(products)
       .where(cursor ? and(where, after(cursor)) : where)
       .orderBy(...order)

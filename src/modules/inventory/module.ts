@@ -14,6 +14,7 @@ import {
 } from './reservations.js';
 import { inventoryRoutes } from './routes.js';
 import {
+  availableUnits,
   inStockCondition,
   initializeStock,
   initializeStockLevels,
@@ -73,6 +74,8 @@ export interface Inventory {
     total: number;
     variants: { variantId: string; sku: string; available: number; threshold: number }[];
   }>;
+  /** SQL scalar "units available of the variant in this column" (null without stock), for other modules' reads. */
+  availableUnits: (variantId: SQLWrapper) => SQL<number | null>;
   /** Admin routes; register under `/api/v1`. */
   routes: FastifyPluginAsyncZod;
 }
@@ -102,6 +105,7 @@ export function createInventoryModule(deps: InventoryDeps): Inventory {
       }));
       return { total, variants };
     },
+    availableUnits,
     routes: async (app) => {
       await app.register(inventoryRoutes(inventory));
     },

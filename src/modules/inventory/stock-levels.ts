@@ -100,6 +100,16 @@ export function inStockCondition(variantId: SQLWrapper): SQL {
   return sql`exists (select 1 from ${stockLevels} where ${stockLevels.variantId} = ${variantId} and ${stockLevels.available} > 0)`;
 }
 
+/**
+ * The units of the variant in this column that can still be sold (null without a stock row), as a
+ * scalar subquery, so other modules' reads carry stock without a second round trip.
+ */
+export function availableUnits(variantId: SQLWrapper): SQL<number | null> {
+  return sql<
+    number | null
+  >`(select ${stockLevels.available} from ${stockLevels} where ${stockLevels.variantId} = ${variantId})`;
+}
+
 /** The threshold in force for a row: its own, else the configured default. */
 const thresholdOf = (defaultThreshold: number) =>
   sql`coalesce(${stockLevels.lowStockThreshold}, ${defaultThreshold}::int)`;
