@@ -80,7 +80,7 @@ const salesDay = z
     orders: count.meta({ description: 'Orders placed that day, any status.' }),
     revenue,
   })
-  .meta({ id: 'SalesDay' });
+  .meta({ id: 'SalesDay', description: 'Orders and revenue of one day (UTC).' });
 const recentCounts = z.object({ today: count, last_30_days: count });
 
 export const overviewResponse = envelope(
@@ -112,5 +112,9 @@ export const overviewResponse = envelope(
       }),
       dead_letters: count.meta({ description: 'Dead letters awaiting replay.' }),
     })
-    .meta({ id: 'ShopOverview' }),
+    .meta({
+      id: 'ShopOverview',
+      description:
+        'The numbers an operator checks each morning: sales, sign-ups, failed payments, low stock and dead letters.',
+    }),
 );
