@@ -214,8 +214,6 @@ describe('jobs: retries, dead letters and their replay', () => {
     await idle(NOTED_QUEUE);
     expect(await effectsOf(event.event_id)).toBe(1);
   });
-
-  // The SIGKILL crash test needs an event handler of the real app (a spawned `bazaar worker` only
-  // has those); none exists yet — the orders module brings them (order.created, payment.succeeded).
-  it.todo('worker killed with SIGKILL while handling events: after restart every effect happened once');
+  // A worker killed with SIGKILL mid-event: test/worker-crash.test.ts (PostgreSQL) and the
+  // scale-out test (two workers behind nginx) prove every effect happens once after restart.
 });
