@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { instrumentPglite, instrumentPostgres, PoolUsage } from './instrument.js';
 
 /** The drizzle database: PGlite or PostgreSQL, same API. Modules write SQL against this type only. */
 type NoSchema = Record<string, never>;
@@ -26,6 +27,8 @@ export interface DatabaseHandle {
   readonly db: Database;
   /** A runner for pg-boss: PostgreSQL gets a connection string instead (pg-boss pools itself). */
   readonly bossConnection: { connectionString: string } | { db: SqlRunner };
+  /** Connections this process' queries and transactions hold or wait for (for metrics). */
+  readonly pool: PoolUsage;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,10 +51,12 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     onnotice: () => undefined,
     connection: { application_name: 'bazaar' },
   });
-  const db = drizzlePostgres({ client }) as unknown as Database;
+  const pool = new PoolUsage(poolSize);
+  const db = drizzlePostgres({ client: instrumentPostgres(client, pool) }) as unknown as Database;
   return {
     kind: 'postgres',
     db,
+    pool,
     bossConnection: { connectionString: url },
     ping: async () => {
       await client`select 1`;
@@ -68,11 +73,14 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
 
 /** Wraps an already open PGlite instance (tests pass one cloned from a migrated template). */
 export function pgliteHandle(client: PGlite): DatabaseHandle {
-  const db = drizzlePglite({ client }) as unknown as Database;
+  // One connection: everything else waits for it.
+  const pool = new PoolUsage(1);
+  const db = drizzlePglite({ client: instrumentPglite(client, pool) }) as unknown as Database;
   let closed = false;
   return {
     kind: 'pglite',
     db,
+    pool,
     bossConnection: {
       db: {
         // pg-boss sends multi-statement DDL without parameters; PGlite needs exec() for those.

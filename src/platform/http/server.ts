@@ -35,6 +35,13 @@ import {
 import { finishOpenApiDocument } from './openapi.js';
 import { limitJsonDepth } from './json-depth.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
+import {
+  endRequestSpan,
+  inRequestSpan,
+  recordRequestError,
+  requestTraceId,
+  startRequestSpan,
+} from './request-tracing.js';
 import { docsCsp, securityHeaders } from './security-headers.js';
 import { sendError, toErrorBody } from './errors.js';
 
@@ -150,6 +157,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
+    startRequestSpan(request);
   });
 
   app.addHook(
@@ -177,6 +185,9 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     const labels = { method: request.method, route, status: String(reply.statusCode) };
     options.metrics.httpRequests.inc(labels);
     options.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) options.metrics.httpErrors.inc({ method: request.method, route });
+    const traceId = requestTraceId(request);
+    endRequestSpan(request, reply, route);
     request.log.info(
       {
         method: request.method,
@@ -186,6 +197,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
         duration_ms: Math.round(reply.elapsedTime * 100) / 100,
         ip: request.ip,
         actor: request.actor?.id,
+        ...(traceId ? { trace_id: traceId } : {}),
       },
       'request completed',
     );
@@ -193,7 +205,10 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
 
   app.setErrorHandler((error, request, reply) => {
     const { status, error: body } = toErrorBody(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status >= 500) {
+      recordRequestError(request, error);
+      request.log.error({ err: error, trace_id: requestTraceId(request) }, 'request failed');
+    }
     return sendError(request, reply, status, body);
   });
 
@@ -243,8 +258,9 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
       ...(isApi ? [limiterFor(method, route.url)] : []),
       ...(idempotency ? [idempotent.preHandler] : []),
       ...toArray(route.preHandler),
-    ];
-    if (idempotency) route.onSend = [idempotent.onSend, ...toArray(route.onSend)];
+    ].map(inRequestSpan);
+    if (idempotency) route.onSend = [inRequestSpan(idempotent.onSend), ...toArray(route.onSend)];
+    route.handler = inRequestSpan(route.handler);
     route.schema = schema;
   });
 
