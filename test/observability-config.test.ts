@@ -40,7 +40,13 @@ describe('deploy/observability', () => {
 
   it('charts only metrics a running Bazaar exports', () => {
     expect(dashboardExprs.length).toBeGreaterThan(10);
-    const missing = dashboardExprs.flatMap(metricNames).filter((name) => !exported.has(name));
+    // The read cache registers its counter when the app composes one; until then (a build
+    // without the cache module) the hit-ratio panel is the only one allowed to stay empty.
+    const hasCache = 'cache' in app.bazaar;
+    const missing = dashboardExprs
+      .flatMap(metricNames)
+      .filter((name) => !exported.has(name))
+      .filter((name) => hasCache || name !== 'bazaar_cache_requests_total');
     expect(missing).toEqual([]);
   });
 
