@@ -114,6 +114,11 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeoutMs,
+    // An idle socket is closed once neither the request nor its handler can still be in time.
+    connectionTimeout:
+      options.requestTimeoutMs && options.handlerTimeoutMs
+        ? options.requestTimeoutMs + options.handlerTimeoutMs
+        : 0,
     handlerTimeout: options.handlerTimeoutMs || undefined,
     // An HTTPS server has the same request API; its distinct server type changes nothing here.
     ...((options.tls ? { https: options.tls } : {}) as object),
