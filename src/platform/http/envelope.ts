@@ -15,6 +15,7 @@ export const errorEnvelope = z
     trace_id: z
       .string()
       .regex(/^[0-9a-f]{32}$/)
+      .max(32)
       .optional()
       .meta({ description: 'The OpenTelemetry trace of this request, when the server exports traces.' }),
     error: z.object({
