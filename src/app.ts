@@ -14,7 +14,8 @@ import { createHttpServer, type HttpServer } from './platform/http/server.js';
 import { Jobs } from './platform/jobs/jobs.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
-import { createMetrics, type Metrics } from './platform/observability/metrics.js';
+import { createMetrics, registerPoolGauges, type Metrics } from './platform/observability/metrics.js';
+import { startTracing, type Tracing } from './platform/observability/tracing.js';
 import { projectRoot } from './platform/paths.js';
 import { auditRoutes } from './modules/audit/index.js';
 import { operationsRoutes, overviewRoutes } from './modules/operations/index.js';
@@ -45,6 +46,13 @@ export interface BazaarOptions {
 export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics: Metrics = createMetrics();
+  const tracing: Tracing | undefined = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? await startTracing({
+        endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+        serviceName: config.OTEL_SERVICE_NAME,
+        serviceVersion: version,
+      })
+    : undefined;
   const database =
     options.database ??
     (await openDatabase({
@@ -54,6 +62,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       poolSize: config.DATABASE_POOL_SIZE,
       prepare: config.DATABASE_PREPARE,
     }));
+  registerPoolGauges(metrics, database.pool);
   if (options.migrate !== false) {
     const applied = await migrate(database.db);
     if (applied > 0) logger.info({ applied }, 'database migrated');
@@ -101,6 +110,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     notifications,
     limiter: createLoginLimiter(config, redis),
     logger,
+    metrics,
   });
 
   const inventory = createInventoryModule({ jobs, logger, lowStockThreshold: config.LOW_STOCK_THRESHOLD });
@@ -111,9 +121,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     catalog,
     inventory,
     logger,
+    metrics,
     holdMinutes: config.ORDER_HOLD_MINUTES,
   });
-  const payments = createPaymentsModule({ config, db: database.db, jobs, logger });
+  const payments = createPaymentsModule({ config, db: database.db, jobs, logger, metrics });
 
   const http: HttpServer = await createHttpServer(
     {
@@ -184,6 +195,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     mailer,
     redis,
     http,
+    tracing,
     auth,
     catalog,
     inventory,
@@ -208,6 +220,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
         mailer.close();
         redis?.disconnect();
         if (!options.database) await database.close();
+        await tracing?.shutdown();
       })();
       return stopping;
     },

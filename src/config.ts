@@ -114,6 +114,18 @@ const vars = {
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     { description: 'pino log level.' },
   ],
+  OTEL_EXPORTER_OTLP_ENDPOINT: [
+    url(['http', 'https']).optional(),
+    {
+      description:
+        'OpenTelemetry collector (OTLP over HTTP); traces of requests, queries, cache and jobs are sent to `<endpoint>/v1/traces`. Unset: no tracing, no overhead.',
+      example: 'http://otel-collector:4318',
+    },
+  ],
+  OTEL_SERVICE_NAME: [
+    z.string().min(1).max(100).default('bazaar'),
+    { description: 'The `service.name` of exported traces.' },
+  ],
   TRUST_PROXY: [
     z.string().optional(),
     {

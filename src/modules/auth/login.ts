@@ -29,6 +29,7 @@ export class Login {
     private readonly sessions: Sessions,
     private readonly mfa: Mfa,
     private readonly verification: EmailVerification,
+    private readonly signUps?: { inc(): void },
   ) {}
 
   /** Creates the account, signs it in and mails a verification link, all in one transaction. */
@@ -39,7 +40,7 @@ export class Login {
     // Hashed before the transaction opens: argon2 takes tens of milliseconds and the
     // transaction (PGlite's only connection) should not wait on it.
     const passwordHash = await hashNewPassword(input.password, input, 'password');
-    return inTransaction(ctx, async (tx) => {
+    const registered = await inTransaction(ctx, async (tx) => {
       const user = await createUser(tx, { email: input.email, name: input.name });
       await createCredentials(tx.db, user.id, passwordHash);
       await this.verification.send(tx, user);
@@ -53,6 +54,8 @@ export class Login {
       const tokens = await this.sessions.start(tx, user);
       return { user, tokens };
     });
+    this.signUps?.inc();
+    return registered;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Database, Executor } from '../../platform/db/client.js';
 import type { Authenticator } from '../../platform/http/server.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Notifications } from '../notifications/index.js';
 import { registerUserDataContributor } from '../users/index.js';
 import { AccessTokens } from './access.js';
@@ -34,6 +35,8 @@ export interface AuthDeps {
   notifications: Notifications;
   limiter: LoginLimiter;
   logger: Logger;
+  /** Sign-ups are counted in `bazaar_signups_total`. */
+  metrics?: Pick<Metrics, 'signUps'>;
   /**
    * The database bearer tokens are checked against. Optional: when omitted, the module uses
    * the database of the Fastify app its routes are registered on (`app.db`), or the one given
@@ -93,7 +96,7 @@ export function createAuthModule(deps: AuthDeps): AuthModule {
     keys,
     tokens: new AccessTokens(keys, currentDatabase),
     sessions,
-    login: new Login(deps.jobs, limiter, sessions, mfa, verification),
+    login: new Login(deps.jobs, limiter, sessions, mfa, verification, deps.metrics?.signUps),
     passwords: new Passwords(config, deps.notifications, limiter),
     verification,
     mfa,

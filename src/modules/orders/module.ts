@@ -3,6 +3,7 @@ import { systemContext, type Context, type TxContext } from '../../platform/cont
 import type { Database } from '../../platform/db/client.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import type { Catalog } from '../catalog/index.js';
 import type { Inventory } from '../inventory/index.js';
 import { registerUserDataContributor } from '../users/index.js';
@@ -19,6 +20,8 @@ export interface OrdersDeps {
   catalog: Pick<Catalog, 'variantsForSale'>;
   inventory: Inventory;
   logger: Logger;
+  /** Placed orders are counted in `bazaar_orders_created_total`. */
+  metrics?: Pick<Metrics, 'ordersCreated'>;
   /** `ORDER_HOLD_MINUTES`: how long an unpaid order keeps its stock before it is cancelled. */
   holdMinutes: number;
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorEnvelope, pageOf } from '../../platform/http/envelope.js';
 import { respondInTransaction } from '../../platform/http/idempotency.js';
 import { contextOf } from '../../platform/http/server.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import { placeOrder, type CheckoutDeps } from './checkout.js';
 import {
   adminOrdersQuery,
@@ -41,7 +42,9 @@ const transitionErrors = {
 };
 
 /** Checkout, the customer's orders, and the order lifecycle; register under `/api/v1`. */
-export function orderRoutes(deps: CheckoutDeps & LifecycleDeps): FastifyPluginAsyncZod {
+export function orderRoutes(
+  deps: CheckoutDeps & LifecycleDeps & { metrics?: Pick<Metrics, 'ordersCreated'> },
+): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/orders',
@@ -64,6 +67,7 @@ export function orderRoutes(deps: CheckoutDeps & LifecycleDeps): FastifyPluginAs
       },
       async (request, reply) => {
         const { items, email, shipping_address: address } = request.body;
+        let currency: string | undefined;
         const body = await respondInTransaction(request, contextOf(request), 201, async (tx) => {
           const detail = await placeOrder(tx, deps, {
             items: items.map((i) => ({ variantId: i.variant_id, quantity: i.quantity })),
@@ -72,11 +76,14 @@ export function orderRoutes(deps: CheckoutDeps & LifecycleDeps): FastifyPluginAs
           });
           // Set before the answer is stored, so replays carry it too.
           void reply.header('location', `/api/v1/orders/${detail.order.id}`);
+          currency = detail.order.currency;
           return { request_id: request.id, data: toOrderDetailDto(detail) };
         }).catch((error: unknown) => {
           void reply.removeHeader('location');
           throw error;
         });
+        // Committed (a replayed answer placed nothing and is not counted).
+        if (currency) deps.metrics?.ordersCreated.inc({ currency });
         return reply.code(201).send(body);
       },
     );

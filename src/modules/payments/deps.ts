@@ -1,12 +1,14 @@
 import { AppError } from '../../platform/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import type { GatewayName, PaymentGateway } from './gateway.js';
 
 /** What the module's services share: the enabled gateways, jobs, the seller on invoices. */
 export interface PaymentsDeps {
   jobs: Jobs;
   logger: Logger;
+  metrics?: Pick<Metrics, 'revenue'>;
   gateways: ReadonlyMap<GatewayName, PaymentGateway>;
   /** The gateway of a payment request that names none. */
   defaultGateway: GatewayName | undefined;

@@ -3,6 +3,7 @@ import { ConfigError, type Config } from '../../config.js';
 import type { Database } from '../../platform/db/client.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
 import { SecretBox } from '../../platform/security/secret-box.js';
 import { registerUserDataContributor } from '../users/index.js';
 import type { PaymentsDeps } from './deps.js';
@@ -21,6 +22,8 @@ export interface PaymentsModuleDeps {
   db: Database;
   jobs: Jobs;
   logger: Logger;
+  /** Revenue is counted in `bazaar_revenue_minor_units_total` when a capture commits. */
+  metrics?: Metrics;
 }
 
 export interface PaymentsModule {
@@ -73,6 +76,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
   const services: PaymentsDeps = {
     jobs,
     logger,
+    metrics: deps.metrics,
     gateways,
     defaultGateway: gateways.has('stripe') ? 'stripe' : gateways.has('test') ? 'test' : undefined,
     shop: {

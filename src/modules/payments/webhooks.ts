@@ -50,11 +50,21 @@ export async function receiveWebhook(
   if (!gateway) throw notFound('Payment gateway');
   const event = await gateway.parseWebhook(rawBody, headers);
   if (!event) return 'ignored';
-  return inTransaction(ctx, (tx) =>
+  const receipt: Receipt = {};
+  const outcome = await inTransaction(ctx, (tx) =>
     event.type.startsWith('refund.')
       ? applyRefundEvent(tx, deps, gateway.name, event)
-      : applyPaymentEvent(tx, deps, gateway.name, event),
+      : applyPaymentEvent(tx, deps, gateway.name, event, receipt),
   );
+  // Committed: only now is the money counted.
+  if (receipt.captured)
+    deps.metrics?.revenue.inc({ currency: receipt.captured.currency }, receipt.captured.amount);
+  return outcome;
+}
+
+/** What a webhook's transaction did that is reported once it commits. */
+interface Receipt {
+  captured?: Payment;
 }
 
 async function recordEvent(
@@ -94,6 +104,7 @@ async function applyPaymentEvent(
   deps: PaymentsDeps,
   gateway: GatewayName,
   event: GatewayEvent,
+  receipt: Receipt,
 ): Promise<WebhookOutcome> {
   const payment = await lockPayment(tx, gateway, event);
   if (!(await recordEvent(tx, gateway, event, payment?.id ?? null))) return 'duplicate';
@@ -130,17 +141,17 @@ async function applyPaymentEvent(
     })
     .where(eq(payments.id, payment.id))
     .returning();
-  if (target === 'succeeded') await paymentSucceeded(tx, deps, moved!);
+  if (target === 'succeeded' && (await paymentSucceeded(tx, deps, moved!))) receipt.captured = moved!;
   if (target === 'failed') await paymentFailed(tx, deps, moved!);
   return 'applied';
 }
 
 /**
  * The first success pays the order (stock committed by the orders module) and publishes
- * `payment.succeeded`. A success the order does not need — it is paid already, or was cancelled
+ * `payment.succeeded` (true). A success the order does not need — it is paid already, or was cancelled
  * while the customer authenticated — is not silently kept: the payment is flagged and refunded.
  */
-async function paymentSucceeded(tx: TxContext, deps: PaymentsDeps, payment: Payment): Promise<void> {
+async function paymentSucceeded(tx: TxContext, deps: PaymentsDeps, payment: Payment): Promise<boolean> {
   let unneeded: AutoRefundReason | undefined;
   try {
     // A savepoint: a refused transition must not abort the webhook's transaction.
@@ -156,7 +167,10 @@ async function paymentSucceeded(tx: TxContext, deps: PaymentsDeps, payment: Paym
     if (!(error instanceof AppError && error.code === 'CONFLICT')) throw error;
     unneeded = 'order_not_payable';
   }
-  if (unneeded) return startAutomaticRefund(tx, deps, payment, unneeded);
+  if (unneeded) {
+    await startAutomaticRefund(tx, deps, payment, unneeded);
+    return false;
+  }
 
   const order = await getOrderById(tx, payment.orderId);
   await deps.jobs.publish<PaymentSucceededEvent>(
@@ -165,6 +179,7 @@ async function paymentSucceeded(tx: TxContext, deps: PaymentsDeps, payment: Paym
     eventData(payment, order),
     EVENT_SOURCE,
   );
+  return true;
 }
 
 async function paymentFailed(tx: TxContext, deps: PaymentsDeps, payment: Payment): Promise<void> {

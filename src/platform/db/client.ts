@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { instrumentPglite, instrumentPostgres, PoolUsage } from './instrument.js';
 
 /** The drizzle database: PGlite or PostgreSQL, same API. Modules write SQL against this type only. */
 type NoSchema = Record<string, never>;
@@ -32,6 +33,8 @@ export interface DatabaseHandle {
   readonly read: Database;
   /** A runner for pg-boss: PostgreSQL gets a connection string instead (pg-boss pools itself). */
   readonly bossConnection: { connectionString: string } | { db: SqlRunner };
+  /** Connections this process' queries and transactions hold or wait for (for metrics). */
+  readonly pool: PoolUsage;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -62,12 +65,19 @@ function postgresClient(url: string, options: DatabaseOptions, applicationName: 
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const client = postgresClient(url, options, 'bazaar');
   const replica = options.readUrl ? postgresClient(options.readUrl, options, 'bazaar-read') : undefined;
-  const db = drizzlePostgres({ client }) as unknown as Database;
-  const read = replica ? (drizzlePostgres({ client: replica }) as unknown as Database) : db;
+  const pool = new PoolUsage(options.poolSize);
+  const db = drizzlePostgres({ client: instrumentPostgres(client, pool) }) as unknown as Database;
+  // The replica's connections are its own pool; the gauges watch the primary's, the one writes wait on.
+  const read = replica
+    ? (drizzlePostgres({
+        client: instrumentPostgres(replica, new PoolUsage(options.poolSize)),
+      }) as unknown as Database)
+    : db;
   return {
     kind: 'postgres',
     db,
     read,
+    pool,
     bossConnection: { connectionString: url },
     ping: async () => {
       await client`select 1`;
@@ -87,12 +97,15 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
 
 /** Wraps an already open PGlite instance (tests pass one cloned from a migrated template). */
 export function pgliteHandle(client: PGlite): DatabaseHandle {
-  const db = drizzlePglite({ client }) as unknown as Database;
+  // One connection: everything else waits for it.
+  const pool = new PoolUsage(1);
+  const db = drizzlePglite({ client: instrumentPglite(client, pool) }) as unknown as Database;
   let closed = false;
   return {
     kind: 'pglite',
     db,
     read: db,
+    pool,
     bossConnection: {
       db: {
         // pg-boss sends multi-statement DDL without parameters; PGlite needs exec() for those.

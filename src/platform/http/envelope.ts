@@ -12,6 +12,12 @@ export const requestIdSchema = z
 export const errorEnvelope = z
   .object({
     request_id: requestIdSchema,
+    trace_id: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .max(32)
+      .optional()
+      .meta({ description: 'The OpenTelemetry trace of this request, when the server exports traces.' }),
     error: z.object({
       code: z.enum(errorCodes),
       message: z.string().max(1000),

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode, type FieldError } from '../errors.js';
+import { requestTraceId } from './request-tracing.js';
 
 /** The only place that turns error codes into HTTP statuses. */
 export const statusOf: Record<ErrorCode, number> = {
@@ -98,10 +99,17 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, status: 
     .type('application/json; charset=utf-8')
     .send({
       request_id: request.id,
+      ...traceIdOf(request),
       error: {
         code: error.code,
         message: error.message,
         ...(error.details ? { details: error.details } : {}),
       },
     });
+}
+
+/** With tracing on, errors name their trace, so a client's report leads straight to it. */
+function traceIdOf(request: FastifyRequest): { trace_id?: string } {
+  const traceId = requestTraceId(request);
+  return traceId ? { trace_id: traceId } : {};
 }

@@ -35,6 +35,13 @@ import {
 import { finishOpenApiDocument } from './openapi.js';
 import { limitJsonDepth } from './json-depth.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
+import {
+  endRequestSpan,
+  inRequestSpan,
+  recordRequestError,
+  requestTraceId,
+  startRequestSpan,
+} from './request-tracing.js';
 import { docsCsp, securityHeaders } from './security-headers.js';
 import { sendError, toErrorBody } from './errors.js';
 
@@ -113,6 +120,11 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeoutMs,
+    // An idle socket is closed once neither the request nor its handler can still be in time.
+    connectionTimeout:
+      options.requestTimeoutMs && options.handlerTimeoutMs
+        ? options.requestTimeoutMs + options.handlerTimeoutMs
+        : 0,
     handlerTimeout: options.handlerTimeoutMs || undefined,
     // An HTTPS server has the same request API; its distinct server type changes nothing here.
     ...((options.tls ? { https: options.tls } : {}) as object),
@@ -157,6 +169,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
+    startRequestSpan(request);
   });
 
   app.addHook(
@@ -184,6 +197,9 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     const labels = { method: request.method, route, status: String(reply.statusCode) };
     options.metrics.httpRequests.inc(labels);
     options.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) options.metrics.httpErrors.inc({ method: request.method, route });
+    const traceId = requestTraceId(request);
+    endRequestSpan(request, reply, route);
     request.log.info(
       {
         method: request.method,
@@ -193,6 +209,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
         duration_ms: Math.round(reply.elapsedTime * 100) / 100,
         ip: request.ip,
         actor: request.actor?.id,
+        ...(traceId ? { trace_id: traceId } : {}),
       },
       'request completed',
     );
@@ -200,7 +217,10 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
 
   app.setErrorHandler((error, request, reply) => {
     const { status, error: body } = toErrorBody(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status >= 500) {
+      recordRequestError(request, error);
+      request.log.error({ err: error, trace_id: requestTraceId(request) }, 'request failed');
+    }
     return sendError(request, reply, status, body);
   });
 
@@ -254,8 +274,9 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
       ...(isApi ? [limiterFor(method, route.url)] : []),
       ...(idempotency ? [idempotent.preHandler] : []),
       ...toArray(route.preHandler),
-    ];
-    if (idempotency) route.onSend = [idempotent.onSend, ...toArray(route.onSend)];
+    ].map(inRequestSpan);
+    if (idempotency) route.onSend = [inRequestSpan(idempotent.onSend), ...toArray(route.onSend)];
+    route.handler = inRequestSpan(route.handler);
     route.schema = schema;
   });
 

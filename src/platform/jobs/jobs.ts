@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { sql } from 'drizzle-orm';
+import { context, SpanKind } from '@opentelemetry/api';
 import { Gauge } from 'prom-client';
 import type { DatabaseHandle, Executor, Tx } from '../db/client.js';
 import { transactionRunner } from '../db/client.js';
 import { conflict, notFound } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { extractTraceContext, injectTraceContext, inSpan } from '../observability/tracing.js';
 import {
   deadLetterExists,
   deadLetterQueueOf,
@@ -122,10 +124,16 @@ export class Jobs {
     options: { startAfterSeconds?: number } = {},
   ) {
     if (!this.queues.has(queue)) throw new Error(`Queue ${queue} is not defined.`);
-    await this.boss.send(queue, data, {
-      db: transactionRunner(tx),
-      ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
-    });
+    await inSpan(
+      `publish ${queue}`,
+      { 'messaging.destination.name': queue },
+      () =>
+        this.boss.send(queue, withTraceContext(data), {
+          db: transactionRunner(tx),
+          ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+        }),
+      SpanKind.PRODUCER,
+    );
   }
 
   /** Publishes an event inside the caller's transaction to every subscribed handler. */
@@ -144,9 +152,15 @@ export class Jobs {
     };
     const queues = this.subscribers.get(eventType) ?? [];
     if (queues.length > 0) {
-      await this.boss.insert(
-        queues.map((name) => ({ name, data: event })),
-        { db: transactionRunner(tx) },
+      await inSpan(
+        `publish ${eventType}`,
+        { 'messaging.destination.name': eventType, 'bazaar.event_id': event.event_id },
+        () =>
+          this.boss.insert(
+            queues.map((name) => ({ name, data: withTraceContext(event) })),
+            { db: transactionRunner(tx) },
+          ),
+        SpanKind.PRODUCER,
       );
     }
     return event;
@@ -224,8 +238,17 @@ export class Jobs {
   private async run(queue: string, handler: JobHandler<never>, jobs: PgBoss.JobWithMetadata<never>[]) {
     await Promise.all(
       jobs.map(async (job) => {
+        const { data, trace } = withoutTraceContext(job.data);
         try {
-          await handler(job.data, { id: job.id, retryCount: job.retryCount });
+          // The handler's span continues the trace of the request (or job) that queued it.
+          await context.with(extractTraceContext(trace), () =>
+            inSpan(
+              `handle ${queue}`,
+              { 'messaging.destination.name': queue, 'messaging.message.id': job.id },
+              () => handler(data as never, { id: job.id, retryCount: job.retryCount }),
+              SpanKind.CONSUMER,
+            ),
+          );
           this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
           await this.boss.complete(queue, job.id);
         } catch (error) {
@@ -323,4 +346,21 @@ export class Jobs {
   async ping(tx: { execute: Tx['execute'] }): Promise<void> {
     await tx.execute(sql`select 1 from pgboss.version limit 1`);
   }
+}
+
+/**
+ * Job payloads carry the W3C trace context of their producer under this key while tracing is
+ * on; handlers never see it.
+ */
+const TRACE_KEY = '_trace';
+
+function withTraceContext<T extends object>(data: T): T {
+  const carrier = injectTraceContext();
+  return carrier ? { ...data, [TRACE_KEY]: carrier } : data;
+}
+
+function withoutTraceContext(data: unknown): { data: unknown; trace?: Record<string, string> } {
+  if (data === null || typeof data !== 'object' || !(TRACE_KEY in data)) return { data };
+  const { [TRACE_KEY]: trace, ...rest } = data as Record<string, unknown>;
+  return { data: rest, trace: trace as Record<string, string> };
 }

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { currentTraceId } from './tracing.js';
 
 export type { Logger };
 
@@ -30,6 +31,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: redactPaths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Lines logged inside a traced request or job name its trace.
+      mixin: () => {
+        const traceId = currentTraceId();
+        return traceId ? { trace_id: traceId } : {};
+      },
     },
     destination,
   );
