@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { systemContext } from './platform/context.js';
+import { Cache, MemoryStore, RedisStore } from './platform/cache/cache.js';
 import { createRedis } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
@@ -89,6 +90,15 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     retryLimit: config.JOB_RETRY_LIMIT,
   });
   const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
+  const cache = new Cache(
+    redis ? new RedisStore(redis) : new MemoryStore(),
+    config.REDIS_KEY_PREFIX,
+    metrics.registry,
+    logger,
+    {
+      ttls: { catalog: config.CACHE_TTL_CATALOG, user: config.CACHE_TTL_USER, order: config.CACHE_TTL_ORDER },
+    },
+  );
 
   const auth = createAuthModule({
     config,
@@ -107,9 +117,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     catalog,
     inventory,
     logger,
+    cache,
     holdMinutes: config.ORDER_HOLD_MINUTES,
   });
-  const payments = createPaymentsModule({ config, db: database.db, jobs, logger });
+  const payments = createPaymentsModule({ config, db: database.db, jobs, logger, cache });
 
   const http: HttpServer = await createHttpServer(
     {
@@ -122,6 +133,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       publicUrl: config.publicUrl,
       version,
       keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
+      cache,
+      publicCacheMaxAge: config.CACHE_PUBLIC_MAX_AGE,
       rateLimit: {
         redis,
         keyPrefix: config.REDIS_KEY_PREFIX,
@@ -174,7 +187,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     inventory,
     orders,
     payments,
-    systemContext: () => systemContext(database.db),
+    cache,
+    systemContext: () => systemContext(database.db, 'system', cache),
 
     /** Installs the job schema and queues; `work` also consumes them in this process. */
     startJobs: (work: boolean) => jobs.start({ work }),

@@ -66,13 +66,14 @@ export async function findProduct(
 /**
  * Full views of a page of products: their variants in one query and the variants' stock in one
  * more (inventory's), however many products the page holds. The storefront (`admin: false`) never
- * sees archived variants; admin views show them with `archived_at`.
+ * sees archived variants; admin views show them with `archived_at`. `stock: false` leaves
+ * `available` at 0 for `withLiveStock` to fill in (the cached views).
  */
 export async function productViews(
   ctx: Context,
   inventory: Inventory,
   rows: ProductRow[],
-  options: { admin: boolean },
+  options: { admin: boolean; stock?: boolean },
 ): Promise<ProductDto[]> {
   if (rows.length === 0) return [];
   const variantRows = await ctx.db
@@ -88,10 +89,13 @@ export async function productViews(
       ),
     )
     .orderBy(asc(variants.productId), asc(variants.position), asc(variants.createdAt));
-  const stock = await inventory.stockOf(
-    ctx,
-    variantRows.map((v) => v.id),
-  );
+  const stock =
+    options.stock === false
+      ? new Map<string, { available: number }>()
+      : await inventory.stockOf(
+          ctx,
+          variantRows.map((v) => v.id),
+        );
   const byProduct = new Map<string, ProductDto['variants']>();
   for (const v of variantRows) {
     const list = byProduct.get(v.productId) ?? [];
@@ -119,5 +123,21 @@ export async function productViews(
     variants: byProduct.get(r.id) ?? [],
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
+  }));
+}
+
+/** The views with every variant's `available` as it is now: one stock query for all of them. */
+export async function withLiveStock(
+  ctx: Context,
+  inventory: Inventory,
+  views: ProductDto[],
+): Promise<ProductDto[]> {
+  const stock = await inventory.stockOf(
+    ctx,
+    views.flatMap((p) => p.variants.map((v) => v.id)),
+  );
+  return views.map((p) => ({
+    ...p,
+    variants: p.variants.map((v) => ({ ...v, available: stock.get(v.id)?.available ?? 0 })),
   }));
 }

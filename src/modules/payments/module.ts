@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ConfigError, type Config } from '../../config.js';
+import type { Cache } from '../../platform/cache/cache.js';
 import type { Database } from '../../platform/db/client.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -21,6 +22,8 @@ export interface PaymentsModuleDeps {
   db: Database;
   jobs: Jobs;
   logger: Logger;
+  /** The read cache: refunds the worker completes change cached orders. */
+  cache?: Cache;
 }
 
 export interface PaymentsModule {
@@ -83,7 +86,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
         .filter(Boolean),
     },
   };
-  defineRefundJob(db, services);
+  defineRefundJob(db, services, deps.cache);
   subscribeInvoices(db, services);
   registerUserDataContributor(paymentsUserData);
 

@@ -15,6 +15,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Cache } from '../cache/cache.js';
 import type { Actor, Context } from '../context.js';
 import type { Database } from '../db/client.js';
 import { AppError } from '../errors.js';
@@ -30,6 +31,7 @@ import {
   type IdempotencyClaim,
   type IdempotencyMode,
 } from './idempotency.js';
+import { httpCacheHook } from './http-cache.js';
 import { finishOpenApiDocument } from './openapi.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
 import { sendError, toErrorBody } from './errors.js';
@@ -48,6 +50,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     db: Database;
+    cache: Cache | undefined;
   }
 }
 
@@ -68,6 +71,10 @@ export interface HttpOptions {
   rateLimit: RateLimitOptions;
   /** Seals stored idempotent responses at rest (KEY_ENCRYPTION_KEY); unset stores them as text. */
   keyEncryptionKey?: string;
+  /** The read cache handed to services through their context. */
+  cache?: Cache;
+  /** `max-age` of routes with `config.httpCache: 'public'` (CACHE_PUBLIC_MAX_AGE). */
+  publicCacheMaxAge?: number;
 }
 
 export type App = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
@@ -106,6 +113,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('db', options.db);
+  app.decorate('cache', options.cache);
   app.decorateRequest('actor', null);
   app.decorateRequest('idempotency', null);
 
@@ -123,6 +131,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
         'RateLimit-Remaining',
         'RateLimit-Reset',
         'Retry-After',
+        'ETag',
         REPLAYED_HEADER,
       ],
     });
@@ -218,6 +227,9 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
       ...toArray(route.preHandler),
     ];
     if (idempotency) route.onSend = [idempotent.onSend, ...toArray(route.onSend)];
+    const httpCache = route.config?.httpCache;
+    if (httpCache)
+      route.onSend = [httpCacheHook(httpCache, options.publicCacheMaxAge ?? 0), ...toArray(route.onSend)];
     route.schema = schema;
   });
 
@@ -304,5 +316,6 @@ export function contextOf(request: FastifyRequest): Context {
     ip: request.ip,
     userAgent: request.headers['user-agent'],
     db: request.server.db,
+    cache: request.server.cache,
   };
 }
