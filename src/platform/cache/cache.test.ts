@@ -1,3 +1,9 @@
+import { trace } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,5 +124,25 @@ describe('cache when the store fails', () => {
     await cache.invalidate(product, ['p3']);
     down = false;
     expect(await cache.getOrLoad(product, 'p3', async () => 'fresh')).toBe('fresh');
+  });
+});
+
+describe('cache spans', () => {
+  const exporter = new InMemorySpanExporter();
+  afterAll(() => trace.disable());
+
+  it('records each lookup as a span with its entity and whether it hit', async () => {
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
+    const cache = new Cache(new MemoryStore(), 'span:', new Registry(), createLogger('silent'), { ttls });
+    await cache.getOrLoad(product, 's1', async () => 1);
+    await cache.getOrLoad(product, 's1', async () => 2);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.name, s.attributes['cache.entity'], s.attributes['cache.hit']])).toEqual([
+      ['cache product', 'product', false],
+      ['cache product', 'product', true],
+    ]);
+    expect(spans[1]!.attributes['cache.result']).toBe('hit');
   });
 });
