@@ -20,6 +20,11 @@ async function cacheCount(app: { request: TestApp['request'] }, entity: string, 
   return match ? Number(match[1]) : 0;
 }
 
+/** Until its Redis connection is up, a server refuses sign-ins (their limiter fails closed). */
+function redisReady(bazaar: Bazaar) {
+  return waitFor(() => (bazaar.redis?.status === 'ready' ? true : undefined), 10_000, 'the Redis connection');
+}
+
 /** An active product whose title carries a unique word to search for. */
 async function searchableProduct(app: TestApp, token: string, price = 1000) {
   const word = `zq${randomBytes(4).toString('hex')}`;
@@ -107,6 +112,19 @@ describe('the read cache', () => {
     await app.api('POST', `/api/v1/products/${p.id}/archive`, undefined, admin.accessToken);
     expect((await get(`/api/v1/products/${p.id}`)).status).toBe(404);
     expect((await get(`/api/v1/products?q=${p.word}`)).body.data).toHaveLength(0);
+  });
+
+  it('caches only the public representation: no admin fields, no drafts', async () => {
+    const p = await searchableProduct(app, admin.accessToken);
+    const adminView = await get(`/api/v1/admin/products/${p.id}`, admin.accessToken);
+    expect(adminView.body.data.variants[0]).toHaveProperty('archived_at');
+    for (let i = 0; i < 2; i += 1) {
+      const publicView = await get(`/api/v1/products/${p.id}`);
+      expect(publicView.body.data.variants[0]).not.toHaveProperty('archived_at');
+    }
+    await app.api('PATCH', `/api/v1/products/${p.id}`, { status: 'draft' }, admin.accessToken);
+    expect((await get(`/api/v1/admin/products/${p.id}`, admin.accessToken)).status).toBe(200);
+    expect((await get(`/api/v1/products/${p.id}`)).status).toBe(404);
   });
 
   it('shows live stock on cached product pages: a sale is visible at once', async () => {
@@ -242,6 +260,7 @@ describe('the read cache', () => {
 
     const me = await get('/api/v1/users/me', customer.accessToken);
     expect(me.headers['cache-control']).toBe('private, no-cache');
+    expect(me.headers.vary).toContain('Authorization');
     expect(
       (await get('/api/v1/users/me', customer.accessToken, { 'if-none-match': me.headers.etag as string }))
         .status,
@@ -305,6 +324,7 @@ describe.skipIf(!testRedisUrl)('two servers sharing one Redis', () => {
     );
     b = await buildBazaar(config, { database: a.bazaar.database, migrate: false });
     await b.http.ready();
+    await Promise.all([redisReady(a.bazaar), redisReady(b)]);
   });
   afterAll(async () => {
     await b.stop();
@@ -357,6 +377,7 @@ describe('when Redis goes away', () => {
     port = await freePort();
     await startRedis();
     app = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}/0` } });
+    await redisReady(app.bazaar);
   });
   afterAll(async () => {
     await app.close();

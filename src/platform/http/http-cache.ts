@@ -31,6 +31,8 @@ export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: numb
     const etag = entityTag(payload, request.id);
     void reply.header('Cache-Control', cacheControl);
     void reply.header('ETag', etag);
+    // A private answer is the signed-in actor's own: another token means another representation.
+    if (policy === 'private') addVary(reply, 'Authorization');
     if (
       (request.method === 'GET' || request.method === 'HEAD') &&
       matches(request.headers['if-none-match'], etag)
@@ -59,4 +61,11 @@ function matches(header: string | string[] | undefined, etag: string): boolean {
   const text = Array.isArray(header) ? header.join(',') : header;
   if (text.trim() === '*') return true;
   return text.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+function addVary(reply: FastifyReply, field: string): void {
+  const current = reply.getHeader('Vary');
+  const fields = typeof current === 'string' ? current.split(',').map((f) => f.trim()) : [];
+  if (!fields.some((f) => f.toLowerCase() === field.toLowerCase() || f === '*'))
+    void reply.header('Vary', [...fields.filter(Boolean), field].join(', '));
 }
