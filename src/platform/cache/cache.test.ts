@@ -64,11 +64,15 @@ describe.each(stores)('cache on %s', (_name, makeStore) => {
   it('does not keep a value loaded before an invalidation that landed during the load', async () => {
     const cache = newCache();
     let release!: () => void;
+    let loading!: () => void;
+    const started = new Promise<void>((resolve) => (loading = resolve));
     const slowLoad = cache.getOrLoad(product, 'p4', async () => {
-      await new Promise<void>((resolve) => (release = resolve));
+      const written = new Promise<void>((resolve) => (release = resolve));
+      loading();
+      await written;
       return 'before the write';
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await started;
     await cache.invalidate(product, ['p4']);
     release();
     expect(await slowLoad).toBe('before the write');
