@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onSendAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
 
 /**
  * HTTP caching per route (`config.httpCache`): `public` answers may be kept by browsers and
@@ -15,6 +16,13 @@ declare module 'fastify' {
     httpCache?: HttpCachePolicy;
   }
 }
+
+/** The 304 answer in the OpenAPI document of routes with `httpCache`. */
+export const notModifiedResponse = z
+  .null()
+  .describe(
+    'Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy.',
+  );
 
 export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: number): onSendAsyncHookHandler {
   const cacheControl =

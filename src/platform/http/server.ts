@@ -31,7 +31,7 @@ import {
   type IdempotencyClaim,
   type IdempotencyMode,
 } from './idempotency.js';
-import { httpCacheHook } from './http-cache.js';
+import { httpCacheHook, notModifiedResponse } from './http-cache.js';
 import { finishOpenApiDocument } from './openapi.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
 import { sendError, toErrorBody } from './errors.js';
@@ -228,8 +228,10 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     ];
     if (idempotency) route.onSend = [idempotent.onSend, ...toArray(route.onSend)];
     const httpCache = route.config?.httpCache;
-    if (httpCache)
+    if (httpCache) {
       route.onSend = [httpCacheHook(httpCache, options.publicCacheMaxAge ?? 0), ...toArray(route.onSend)];
+      schema.response = { ...schema.response, 304: notModifiedResponse };
+    }
     route.schema = schema;
   });
 
