@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { systemContext } from './platform/context.js';
+import { Cache, MemoryStore, RedisStore } from './platform/cache/cache.js';
 import { createRedis } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
@@ -102,6 +103,15 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     retryLimit: config.JOB_RETRY_LIMIT,
   });
   const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
+  const cache = new Cache(
+    redis ? new RedisStore(redis) : new MemoryStore(),
+    config.REDIS_KEY_PREFIX,
+    metrics.registry,
+    logger,
+    {
+      ttls: { catalog: config.CACHE_TTL_CATALOG, user: config.CACHE_TTL_USER, order: config.CACHE_TTL_ORDER },
+    },
+  );
 
   const auth = createAuthModule({
     config,
@@ -122,9 +132,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     inventory,
     logger,
     metrics,
+    cache,
     holdMinutes: config.ORDER_HOLD_MINUTES,
   });
-  const payments = createPaymentsModule({ config, db: database.db, jobs, logger, metrics });
+  const payments = createPaymentsModule({ config, db: database.db, jobs, logger, metrics, cache });
 
   const http: HttpServer = await createHttpServer(
     {
@@ -145,6 +156,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
       version,
       keyEncryptionKey: config.KEY_ENCRYPTION_KEY,
       idempotencyLockSeconds: config.IDEMPOTENCY_LOCK_SECONDS,
+      cache,
+      publicCacheMaxAge: config.CACHE_PUBLIC_MAX_AGE,
       rateLimit: {
         redis,
         storeDownPolicy: config.RATE_LIMIT_STORE_DOWN,
@@ -201,7 +214,8 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     inventory,
     orders,
     payments,
-    systemContext: () => systemContext(database.db),
+    cache,
+    systemContext: () => systemContext(database.db, 'system', cache),
 
     /** Installs the job schema and queues; `work` also consumes them in this process. */
     startJobs: (work: boolean) => jobs.start({ work }),

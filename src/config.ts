@@ -91,6 +91,28 @@ const vars = {
       .default('bazaar:'),
     { description: 'Prefix of every Redis key, so several deployments can share one Redis.' },
   ],
+  CACHE_TTL_CATALOG: [
+    z.coerce.number().int().min(0).max(86_400).default(900),
+    {
+      description:
+        'Seconds the read cache (Redis when `REDIS_URL` is set, else in-process) keeps product details, product list and search pages and the category tree. 0 turns the catalog cache off. Catalog writes invalidate it at once.',
+    },
+  ],
+  CACHE_TTL_USER: [
+    z.coerce.number().int().min(0).max(86_400).default(3600),
+    { description: 'Seconds the read cache keeps user profiles and preferences; 0 turns it off.' },
+  ],
+  CACHE_TTL_ORDER: [
+    z.coerce.number().int().min(0).max(86_400).default(300),
+    { description: 'Seconds the read cache keeps an order’s status and details; 0 turns it off.' },
+  ],
+  CACHE_PUBLIC_MAX_AGE: [
+    z.coerce.number().int().min(0).max(86_400).default(30),
+    {
+      description:
+        'The `max-age` browsers and CDNs may keep public catalog answers (`Cache-Control: public`); they revalidate with `ETag`. 0 = revalidate every time.',
+    },
+  ],
   SMTP_URL: [
     url(['smtp', 'smtps']).optional(),
     {

@@ -1,3 +1,4 @@
+import type { Cache } from './cache/cache.js';
 import type { Executor, Tx } from './db/client.js';
 
 /** Who is acting: a signed-in user, an OAuth API client, or nobody. */
@@ -17,22 +18,47 @@ export interface Context {
   ip: string;
   userAgent?: string;
   db: Executor;
+  /** The app's read cache; writes invalidate what they change through it (see `afterCommit`). */
+  cache?: Cache;
 }
 
 /** A context for work that no HTTP request started (CLI, worker, startup). */
-export function systemContext(db: Executor, requestId = 'system'): Context {
-  return { requestId, actor: null, ip: '127.0.0.1', db };
+export function systemContext(db: Executor, requestId = 'system', cache?: Cache): Context {
+  return { requestId, actor: null, ip: '127.0.0.1', db, cache };
 }
+
+type AfterCommitTask = () => Promise<void>;
 
 /** A context whose database handle is an open transaction. */
 export interface TxContext extends Context {
   db: Tx;
+  /** Work for after the outermost transaction commits; set by `inTransaction`. */
+  afterCommit?: AfterCommitTask[];
 }
 
-/** Runs `work` in one transaction (or joins the caller's) with a context carrying it. */
+/**
+ * Runs `work` in one transaction (or joins the caller's) with a context carrying it. The
+ * outermost call runs the `afterCommit` tasks once the transaction has committed, before it
+ * returns: so a caller that answers after it never answers before, say, the cache forgot what
+ * the transaction changed.
+ */
 export async function inTransaction<T>(ctx: Context, work: (tx: TxContext) => Promise<T>): Promise<T> {
   if (isTx(ctx.db)) return work(ctx as TxContext);
-  return ctx.db.transaction((tx) => work({ ...ctx, db: tx }));
+  const tasks: AfterCommitTask[] = [];
+  const result = await ctx.db.transaction((tx) => work({ ...ctx, db: tx, afterCommit: tasks }));
+  for (const task of tasks) await task();
+  return result;
+}
+
+/**
+ * Runs `task` after the transaction of `ctx` commits (at once when `ctx` is outside a
+ * transaction), never after a rollback. Tasks must not throw: the data is committed by then.
+ */
+export async function afterCommit(ctx: Context, task: AfterCommitTask): Promise<void> {
+  if (!isTx(ctx.db)) return task();
+  const tasks = (ctx as TxContext).afterCommit;
+  if (!tasks) throw new Error('afterCommit needs a transaction opened by inTransaction.');
+  tasks.push(task);
 }
 
 function isTx(db: Executor): db is Tx {

@@ -8,6 +8,7 @@ import { violatedUniqueConstraint } from '../../platform/db/errors.js';
 import { slugify, uniqueHandles } from './handles.js';
 import type { CategoryInput, CategoryNode, UpdateCategoryInput } from './http-schemas.js';
 import { definedOnly } from './products.js';
+import { catalogChanged } from './invalidation.js';
 import { categories } from './schema.js';
 
 type Category = typeof categories.$inferSelect;
@@ -97,6 +98,7 @@ export async function createCategory(ctx: Context, input: CategoryInput): Promis
           position: input.position,
         })
         .returning({ id: categories.id });
+      await catalogChanged(tx);
       await recordAudit(tx, {
         action: 'catalog.category_created',
         targetType: 'category',
@@ -131,6 +133,7 @@ export async function updateCategory(ctx: Context, id: string, input: UpdateCate
     } catch (error) {
       throw handleConflict(error);
     }
+    await catalogChanged(tx);
     await recordAudit(tx, { action: 'catalog.category_updated', targetType: 'category', targetId: id });
   });
 }
@@ -151,6 +154,7 @@ export async function deleteCategory(ctx: Context, id: string): Promise<void> {
       .limit(1);
     if (child) throw conflict('This category has subcategories; move or delete them first.');
     await tx.db.delete(categories).where(eq(categories.id, id));
+    await catalogChanged(tx);
     await recordAudit(tx, { action: 'catalog.category_deleted', targetType: 'category', targetId: id });
   });
 }

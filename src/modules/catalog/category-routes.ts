@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorEnvelope } from '../../platform/http/envelope.js';
 import { contextOf, readContextOf } from '../../platform/http/server.js';
-import { categoryTree, createCategory, deleteCategory, getCategory, updateCategory } from './categories.js';
+import { cachedCategoryTree } from './cache.js';
+import { createCategory, deleteCategory, getCategory, updateCategory } from './categories.js';
 import {
   categoryBody,
   categoryEnvelope,
@@ -17,6 +18,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/categories',
     {
+      config: { httpCache: 'public' },
       schema: {
         operationId: 'listCategories',
         tags,
@@ -25,7 +27,10 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: categoryTreeEnvelope },
       },
     },
-    async (request) => ({ request_id: request.id, data: await categoryTree(readContextOf(request)) }),
+    async (request) => ({
+      request_id: request.id,
+      data: await cachedCategoryTree(contextOf(request), readContextOf(request)),
+    }),
   );
 
   app.post(

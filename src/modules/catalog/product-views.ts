@@ -152,3 +152,19 @@ async function variantsOf(
   }
   return byProduct;
 }
+
+/** The views with every variant's `available` as it is now: one stock query for all of them. */
+export async function withLiveStock(
+  ctx: Context,
+  inventory: Inventory,
+  views: ProductDto[],
+): Promise<ProductDto[]> {
+  const stock = await inventory.stockOf(
+    ctx,
+    views.flatMap((p) => p.variants.map((v) => v.id)),
+  );
+  return views.map((p) => ({
+    ...p,
+    variants: p.variants.map((v) => ({ ...v, available: stock.get(v.id)?.available ?? 0 })),
+  }));
+}

@@ -7,6 +7,7 @@ import { AppError, conflict } from '../../platform/errors.js';
 import type { Inventory } from '../inventory/index.js';
 import { violatedUniqueConstraint } from '../../platform/db/errors.js';
 import type { CreateProductInput, ProductStatus, VariantInput } from './http-schemas.js';
+import { catalogChanged } from './invalidation.js';
 import { categories, productCategories, products, variants } from './schema.js';
 
 /** A product ready to insert: ids chosen, handle resolved, inputs validated. */
@@ -131,6 +132,7 @@ export async function insertProducts(
     tx,
     drafts.flatMap((p) => p.variants.map((v) => ({ variantId: v.id, sku: v.sku, onHand: v.initialStock }))),
   );
+  await catalogChanged(tx);
 }
 
 /** `min_price` and `currency` of a new product: its cheapest variant's (ties: the first). */

@@ -12,6 +12,7 @@ import {
   productDraft,
   refreshProductIndex,
 } from './product-writer.js';
+import { catalogChanged } from './invalidation.js';
 import { productCategories, products, variants } from './schema.js';
 
 export type Product = typeof products.$inferSelect;
@@ -110,6 +111,7 @@ export async function updateProduct(ctx: Context, id: string, input: UpdateProdu
     }
     if (input.title !== undefined || input.description !== undefined || input.attributes !== undefined)
       await refreshProductIndex(tx.db, [id]);
+    await catalogChanged(tx);
     const diff = diffOf(
       { title: before.title, handle: before.handle, status: before.status },
       { title: input.title, handle: input.handle, status: input.status },
@@ -127,6 +129,7 @@ export async function setProductStatus(ctx: Context, id: string, status: Product
       .update(products)
       .set({ status, updatedAt: sql`now()` })
       .where(eq(products.id, id));
+    await catalogChanged(tx);
     await recordAudit(tx, {
       action: status === 'archived' ? 'catalog.product_archived' : 'catalog.product_updated',
       targetType: 'product',

@@ -18,8 +18,8 @@ import {
   variantInput,
   variantParams,
   type ProductDto,
-  type ProductStatus,
 } from './http-schemas.js';
+import { storefrontProduct, storefrontSearch } from './cache.js';
 import { findProduct, productViews } from './product-views.js';
 import { createProduct, setProductStatus, updateProduct } from './products.js';
 import { searchProducts, type SearchResult } from './search.js';
@@ -30,20 +30,16 @@ const conflict = errorEnvelope.describe(
   'A variant with this SKU, or a product with this handle, exists already.',
 );
 
-async function productView(
-  ctx: Context,
-  inventory: Inventory,
-  ref: string,
-  visible?: readonly ProductStatus[],
-): Promise<ProductDto> {
-  const row = await findProduct(ctx, ref, visible);
+/** The admin view of a product (any status, archived variants too); the storefront's is cached. */
+async function productView(ctx: Context, inventory: Inventory, ref: string): Promise<ProductDto> {
+  const row = await findProduct(ctx, ref);
   if (!row) throw notFound('Product');
-  const [view] = await productViews(ctx, inventory, [row], { admin: visible === undefined });
+  const [view] = await productViews(ctx, inventory, [row], { admin: true });
   return view!;
 }
 
 /** `meta` and `links` of a product list; `links.next` carries a keyset cursor where the sort allows one. */
-function listPage(url: string, result: SearchResult, perPage: number) {
+function listPage(url: string, result: Omit<SearchResult, 'rows'>, perPage: number) {
   const u = new URL(url, 'http://x');
   u.searchParams.delete('cursor');
   const { meta, links } = pageOf(`${u.pathname}${u.search}`, result.page, perPage, result.total);
@@ -61,6 +57,7 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
     app.get(
       '/products',
       {
+        config: { httpCache: 'public' },
         schema: {
           operationId: 'listProducts',
           tags,
@@ -73,8 +70,7 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
       },
       async (request) => {
         const q = request.query;
-        const ctx = readContextOf(request);
-        const result = await searchProducts(ctx, inventory, {
+        const page = await storefrontSearch(contextOf(request), readContextOf(request), inventory, {
           q: q.q,
           category: q.category,
           minPrice: q.min_price,
@@ -89,8 +85,8 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
         });
         return {
           request_id: request.id,
-          data: await productViews(ctx, inventory, result.rows, { admin: false }),
-          ...listPage(request.url, result, q.per_page),
+          data: page.views,
+          ...listPage(request.url, page, q.per_page),
         };
       },
     );
@@ -98,6 +94,7 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
     app.get(
       '/products/:id',
       {
+        config: { httpCache: 'public' },
         schema: {
           operationId: 'getProduct',
           tags,
@@ -109,7 +106,12 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
       },
       async (request) => ({
         request_id: request.id,
-        data: await productView(readContextOf(request), inventory, request.params.id, ['active']),
+        data: await storefrontProduct(
+          contextOf(request),
+          readContextOf(request),
+          inventory,
+          request.params.id,
+        ),
       }),
     );
 

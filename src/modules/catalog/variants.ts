@@ -6,6 +6,7 @@ import type { Inventory } from '../inventory/index.js';
 import type { UpdateVariantInput, VariantInput } from './http-schemas.js';
 import { asConflict, refreshProductIndex, variantDraft, variantTitle } from './product-writer.js';
 import { assertSkusFree, definedOnly, getProductRecord } from './products.js';
+import { catalogChanged } from './invalidation.js';
 import { products, variants } from './schema.js';
 
 type Variant = typeof variants.$inferSelect;
@@ -56,6 +57,7 @@ async function touchProduct(tx: TxContext, productId: string) {
     .set({ updatedAt: sql`now()` })
     .where(eq(products.id, productId));
   await refreshProductIndex(tx.db, [productId]);
+  await catalogChanged(tx);
 }
 
 export async function addVariant(

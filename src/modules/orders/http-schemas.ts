@@ -281,6 +281,7 @@ export const orderDetailSchema = orderSchema
   .meta({ id: 'OrderDetail', description: 'An order with every status change, oldest first.' });
 
 export const orderEnvelope = envelope(orderDetailSchema);
+export type OrderDetailDto = z.infer<typeof orderDetailSchema>;
 export const orderList = listEnvelope(orderSchema);
 
 const rateCountryOut = z
@@ -355,7 +356,7 @@ function toStatusChangeDto(h: StatusChange): z.infer<typeof statusChangeSchema> 
   };
 }
 
-export function toOrderDetailDto({ order, history }: OrderDetail): z.infer<typeof orderDetailSchema> {
+export function toOrderDetailDto({ order, history }: OrderDetail): OrderDetailDto {
   return { ...toOrderDto(order), status_history: history.map(toStatusChangeDto) };
 }
 

@@ -17,6 +17,7 @@ import {
   type OrderEvent,
   type OrderShippedEvent,
 } from './events.js';
+import { orderChanged } from './cache.js';
 import { actorTypeOf, authorizeOrder } from './policy.js';
 import { orderDetail, type OrderDetail } from './queries.js';
 import { findOrderRow, formatOrderNumber, type OrderRow } from './records.js';
@@ -68,6 +69,7 @@ async function moveOrder(
       .where(and(eq(orders.id, orderId), eq(orders.status, from), move.where?.(current)))
       .returning();
     if (!row) continue; // changed meanwhile: decide again on what it is now
+    await orderChanged(tx, [orderId]);
     await tx.db.insert(orderStatusHistory).values({
       orderId,
       fromStatus: from,

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Cache } from '../../platform/cache/cache.js';
 import { systemContext, type Context, type TxContext } from '../../platform/context.js';
 import type { Database } from '../../platform/db/client.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
@@ -22,6 +23,8 @@ export interface OrdersDeps {
   logger: Logger;
   /** Placed orders are counted in `bazaar_orders_created_total`. */
   metrics?: Pick<Metrics, 'ordersCreated'>;
+  /** The read cache: expiry, run by the worker, changes cached orders. */
+  cache?: Cache;
   /** `ORDER_HOLD_MINUTES`: how long an unpaid order keeps its stock before it is cancelled. */
   holdMinutes: number;
 }
@@ -53,7 +56,7 @@ export function createOrdersModule(deps: OrdersDeps): Orders {
   registerUserDataContributor(ordersUserData);
   const expire = (ctx: Context) => expireUnpaidOrders(ctx, deps);
   deps.jobs.schedule('orders.expire', '* * * * *', async () => {
-    const cancelled = await expire(systemContext(deps.db, 'orders.expire'));
+    const cancelled = await expire(systemContext(deps.db, 'orders.expire', deps.cache));
     if (cancelled > 0) deps.logger.info({ cancelled }, 'unpaid orders past their hold cancelled');
   });
   return {

@@ -132,11 +132,3 @@ export async function orderDetail(ctx: Context, orderId: string): Promise<OrderD
   if (!row) throw notFound('Order');
   return detailOf(ctx, row);
 }
-
-/** `GET /orders/{id}`: the order with its history, if the actor may see it. */
-export async function orderDetailForActor(ctx: Context, orderId: string): Promise<OrderDetail> {
-  const row = await findOrderRow(ctx.db, orderId);
-  if (!row) throw notFound('Order');
-  authorizeOrder(ctx.actor, row, 'read');
-  return detailOf(ctx, row);
-}

@@ -18,7 +18,9 @@ import {
   toOrderDto,
 } from './http-schemas.js';
 import { advanceOrder, cancelOrder, type LifecycleDeps } from './lifecycle.js';
-import { listOrders, orderDetailForActor, type OrderListPage } from './queries.js';
+import { cachedOrder } from './cache.js';
+import { authorizeOrder } from './policy.js';
+import { listOrders, type OrderListPage } from './queries.js';
 
 const tags = ['orders'];
 
@@ -158,7 +160,7 @@ export function orderRoutes(
     app.get(
       '/orders/:id',
       {
-        config: { permission: 'authenticated' },
+        config: { permission: 'authenticated', httpCache: 'private' },
         schema: {
           operationId: 'getOrder',
           tags,
@@ -169,10 +171,11 @@ export function orderRoutes(
           response: { 200: orderEnvelope },
         },
       },
-      async (request) => ({
-        request_id: request.id,
-        data: toOrderDetailDto(await orderDetailForActor(contextOf(request), request.params.id)),
-      }),
+      async (request) => {
+        const cached = await cachedOrder(contextOf(request), request.params.id);
+        authorizeOrder(request.actor, cached, 'read');
+        return { request_id: request.id, data: cached.order };
+      },
     );
 
     app.post(

@@ -1,5 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
+import type { TxContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { orderChanged } from './cache.js';
 import type { UserDataContributor } from '../users/index.js';
 import { ordersOfUser } from './records.js';
 import { orders, orderStatusHistory } from './schema.js';
@@ -51,8 +53,8 @@ export const ordersUserData: UserDataContributor = {
     }));
   },
 
-  async erase(tx: Tx, userId: string) {
-    await tx
+  async erase(tx: Tx, userId: string, ctx: TxContext) {
+    const erased = await tx
       .update(orders)
       .set({
         email: `erased-${userId}@erased.invalid`,
@@ -61,7 +63,12 @@ export const ordersUserData: UserDataContributor = {
           'country', ${orders.shippingAddress}->>'country')`,
         updatedAt: sql`now()`,
       })
-      .where(eq(orders.userId, userId));
+      .where(eq(orders.userId, userId))
+      .returning({ id: orders.id });
+    await orderChanged(
+      ctx,
+      erased.map((o) => o.id),
+    );
     await tx
       .update(orderStatusHistory)
       .set({ note: null })

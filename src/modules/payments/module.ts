@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ConfigError, type Config } from '../../config.js';
+import type { Cache } from '../../platform/cache/cache.js';
 import type { Database } from '../../platform/db/client.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -24,6 +25,8 @@ export interface PaymentsModuleDeps {
   logger: Logger;
   /** Revenue is counted in `bazaar_revenue_minor_units_total` when a capture commits. */
   metrics?: Metrics;
+  /** The read cache: refunds the worker completes change cached orders. */
+  cache?: Cache;
 }
 
 export interface PaymentsModule {
@@ -87,7 +90,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
         .filter(Boolean),
     },
   };
-  defineRefundJob(db, services);
+  defineRefundJob(db, services, deps.cache);
   subscribeInvoices(db, services);
   registerUserDataContributor(paymentsUserData);
 

@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Cache } from '../../platform/cache/cache.js';
 import { inTransaction, systemContext, type Context, type TxContext } from '../../platform/context.js';
 import type { Database } from '../../platform/db/client.js';
 import { AppError, conflict, notFound } from '../../platform/errors.js';
@@ -348,9 +349,10 @@ export async function startAutomaticRefund(
 }
 
 /** The job behind automatic refunds and the safety net: no answer → throw, so pg-boss retries. */
-export function defineRefundJob(db: Database, deps: PaymentsDeps): void {
+export function defineRefundJob(db: Database, deps: PaymentsDeps, cache?: Cache): void {
   deps.jobs.define<{ refund_id: string }>(REFUND_SUBMIT_QUEUE, async ({ refund_id }) => {
-    const { outcome } = await submitRefund(systemContext(db, `job:${REFUND_SUBMIT_QUEUE}`), deps, refund_id);
+    const ctx = systemContext(db, `job:${REFUND_SUBMIT_QUEUE}`, cache);
+    const { outcome } = await submitRefund(ctx, deps, refund_id);
     if (outcome === 'unknown') throw new Error(`Refund ${refund_id}: the gateway did not answer; retrying.`);
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageOf } from '../../platform/http/envelope.js';
 import { contextOf } from '../../platform/http/server.js';
+import { cachedPreferences, cachedProfile } from './cache.js';
 import { assertCanReadUser } from './policy.js';
 import {
   adminUpdateUserBody,
@@ -19,8 +20,6 @@ import {
   adminUpdateUser,
   eraseUser,
   exportUserData,
-  getPreferences,
-  getUser,
   putPreferences,
   searchUsers,
   updateProfile,
@@ -32,7 +31,7 @@ export const usersRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/users/me',
     {
-      config: { permission: 'profile:read' },
+      config: { permission: 'profile:read', httpCache: 'private' },
       schema: {
         operationId: 'getMe',
         tags,
@@ -43,7 +42,7 @@ export const usersRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({
       request_id: request.id,
-      data: toUserDto(await getUser(contextOf(request), request.actor!.id)),
+      data: await cachedProfile(contextOf(request), request.actor!.id),
     }),
   );
 
@@ -70,7 +69,7 @@ export const usersRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/users/me/preferences',
     {
-      config: { permission: 'profile:read' },
+      config: { permission: 'profile:read', httpCache: 'private' },
       schema: {
         operationId: 'getPreferences',
         tags,
@@ -81,7 +80,7 @@ export const usersRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({
       request_id: request.id,
-      data: await getPreferences(contextOf(request), request.actor!.id),
+      data: await cachedPreferences(contextOf(request), request.actor!.id),
     }),
   );
 
@@ -190,10 +189,7 @@ export const usersRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       assertCanReadUser(request.actor!, request.params.id);
-      return {
-        request_id: request.id,
-        data: toUserDto(await getUser(contextOf(request), request.params.id)),
-      };
+      return { request_id: request.id, data: await cachedProfile(contextOf(request), request.params.id) };
     },
   );
 

@@ -5,6 +5,7 @@ import { rowsOf, type Tx } from '../../platform/db/client.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Role } from '../../platform/security/permissions.js';
 import { diffOf, recordAudit } from '../audit/index.js';
+import { preferencesChanged, profileChanged } from './cache.js';
 import { userPreferences, users } from './schema.js';
 
 export type User = typeof users.$inferSelect;
@@ -18,8 +19,8 @@ export interface UserDataContributor {
   name: string;
   /** The module's data about the user, for `GET /users/me/export`. */
   export(tx: Tx, userId: string): Promise<unknown>;
-  /** Remove or anonymise the user's personal data (erasure). */
-  erase(tx: Tx, userId: string): Promise<void>;
+  /** Remove or anonymise the user's personal data (erasure); `ctx` is the erasure's transaction. */
+  erase(tx: Tx, userId: string, ctx: TxContext): Promise<void>;
   /** The account stopped being active (deactivated or erased): end its access. */
   deactivated(tx: Tx, userId: string): Promise<void>;
 }
@@ -77,6 +78,7 @@ export async function markEmailVerified(ctx: TxContext, userId: string): Promise
     .update(users)
     .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: new Date() })
     .where(eq(users.id, userId));
+  await profileChanged(ctx, userId);
 }
 
 export async function updateProfile(ctx: Context, userId: string, input: { name?: string; email?: string }) {
@@ -97,6 +99,7 @@ export async function updateProfile(ctx: Context, userId: string, input: { name?
       .set({ ...patch, updatedAt: new Date() })
       .where(eq(users.id, userId))
       .returning();
+    await profileChanged(tx, userId);
     if (patch.email) {
       await recordAudit(tx, {
         action: 'user.email_changed',
@@ -134,6 +137,7 @@ export async function adminUpdateUser(
       })
       .where(eq(users.id, userId))
       .returning();
+    await profileChanged(tx, userId);
     if (diff.role)
       await recordAudit(tx, {
         action: 'user.role_changed',
@@ -182,6 +186,7 @@ export async function putPreferences(
     .insert(userPreferences)
     .values({ userId, preferences })
     .onConflictDoUpdate({ target: userPreferences.userId, set: { preferences, updatedAt: new Date() } });
+  await preferencesChanged(ctx, userId);
   return preferences;
 }
 
@@ -215,9 +220,11 @@ export async function eraseUser(ctx: Context, userId: string): Promise<void> {
       })
       .where(eq(users.id, userId));
     await tx.db.delete(userPreferences).where(eq(userPreferences.userId, userId));
+    await profileChanged(tx, userId);
+    await preferencesChanged(tx, userId);
     for (const c of contributors) {
       await c.deactivated(tx.db, userId);
-      await c.erase(tx.db, userId);
+      await c.erase(tx.db, userId, tx);
     }
     await recordAudit(tx, { action: 'user.erased', targetType: 'user', targetId: userId });
   });

@@ -1,10 +1,19 @@
+import { trace } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
-import { Cache, MemoryStore, RedisStore, type CacheStore } from './cache.js';
+import { Cache, MemoryStore, RedisStore, type CacheEntity, type CacheStore } from './cache.js';
 
-const product = { name: 'product', schema: 1, ttlSeconds: 60 };
+const product: CacheEntity = { name: 'product', schema: 1, ttlGroup: 'catalog', invalidation: 'key' };
+const page: CacheEntity = { name: 'page', schema: 1, ttlGroup: 'catalog', invalidation: 'entity' };
+const off: CacheEntity = { name: 'off', schema: 1, ttlGroup: 'disabled', invalidation: 'key' };
+const ttls = { catalog: 60, disabled: 0 };
 const stores: [string, () => CacheStore][] = [['memory', () => new MemoryStore()]];
 const redisUrl = process.env.REDIS_URL;
 const clients: Redis[] = [];
@@ -22,10 +31,12 @@ afterAll(() => clients.forEach((c) => c.disconnect()));
 
 describe.each(stores)('cache on %s', (_name, makeStore) => {
   const prefix = `test:${Math.random().toString(36).slice(2)}:`;
+  const newCache = (registry = new Registry()) =>
+    new Cache(makeStore(), prefix, registry, createLogger('silent'), { ttls });
 
   it('loads once, serves hits, and reloads after invalidation', async () => {
     const registry = new Registry();
-    const cache = new Cache(makeStore(), prefix, registry, createLogger('silent'));
+    const cache = newCache(registry);
     let loads = 0;
     const load = async () => ({ n: ++loads });
     expect(await cache.getOrLoad(product, 'p1', load)).toEqual({ n: 1 });
@@ -38,7 +49,7 @@ describe.each(stores)('cache on %s', (_name, makeStore) => {
   });
 
   it('runs one loader for 50 concurrent misses of one key', async () => {
-    const cache = new Cache(makeStore(), prefix, new Registry(), createLogger('silent'));
+    const cache = newCache();
     let loads = 0;
     const load = async () => {
       loads += 1;
@@ -50,24 +61,92 @@ describe.each(stores)('cache on %s', (_name, makeStore) => {
     expect(loads).toBe(1);
   });
 
+  it('does not keep a value loaded before an invalidation that landed during the load', async () => {
+    const cache = newCache();
+    let release!: () => void;
+    let loading!: () => void;
+    const started = new Promise<void>((resolve) => (loading = resolve));
+    const slowLoad = cache.getOrLoad(product, 'p4', async () => {
+      const written = new Promise<void>((resolve) => (release = resolve));
+      loading();
+      await written;
+      return 'before the write';
+    });
+    await started;
+    await cache.invalidate(product, ['p4']);
+    release();
+    expect(await slowLoad).toBe('before the write');
+    expect(await cache.getOrLoad(product, 'p4', async () => 'after the write')).toBe('after the write');
+  });
+
+  it('drops every entry of an entity-wide entity with one invalidation', async () => {
+    const cache = newCache();
+    await cache.getOrLoad(page, 'a', async () => 'a1');
+    await cache.getOrLoad(page, 'b', async () => 'b1');
+    expect(await cache.getOrLoad(page, 'a', async () => 'a2')).toBe('a1');
+    await cache.invalidateEntities([page]);
+    expect(await cache.getOrLoad(page, 'a', async () => 'a2')).toBe('a2');
+    expect(await cache.getOrLoad(page, 'b', async () => 'b2')).toBe('b2');
+  });
+
+  it('always loads an entity whose TTL is 0', async () => {
+    const registry = new Registry();
+    const cache = newCache(registry);
+    let loads = 0;
+    await cache.getOrLoad(off, 'x', async () => ++loads);
+    await cache.getOrLoad(off, 'x', async () => ++loads);
+    expect(loads).toBe(2);
+    expect(await registry.metrics()).not.toContain('entity="off"');
+  });
+
   it('keys carry the entity schema version', () => {
-    const cache = new Cache(makeStore(), 'bazaar:', new Registry(), createLogger('silent'));
+    const cache = new Cache(makeStore(), 'bazaar:', new Registry(), createLogger('silent'), { ttls });
     expect(cache.key(product, 'abc')).toBe('bazaar:product:abc:v1');
   });
 });
 
 describe('cache when the store fails', () => {
-  it('falls back to the loader and keeps answering', async () => {
-    const broken: CacheStore = {
-      get: () => Promise.reject(new Error('down')),
-      set: () => Promise.reject(new Error('down')),
-      del: () => Promise.reject(new Error('down')),
-      lock: () => Promise.reject(new Error('down')),
+  it('falls back to the loader, keeps answering, and applies a lost invalidation once the store is back', async () => {
+    const memory = new MemoryStore();
+    let down = true;
+    const flaky: CacheStore = {
+      read: (k, g) => (down ? Promise.reject(new Error('down')) : memory.read(k, g)),
+      writeIfGeneration: (k, g, gen, e) =>
+        down ? Promise.reject(new Error('down')) : memory.writeIfGeneration(k, g, gen, e),
+      invalidate: (g, k, t) => (down ? Promise.reject(new Error('down')) : memory.invalidate(g, k, t)),
+      lock: (k, t) => (down ? Promise.reject(new Error('down')) : memory.lock(k, t)),
+      unlock: (k) => (down ? Promise.reject(new Error('down')) : memory.unlock(k)),
     };
     const registry = new Registry();
-    const cache = new Cache(broken, 'x:', registry, createLogger('silent'));
+    const cache = new Cache(flaky, 'x:', registry, createLogger('silent'), { ttls });
     expect(await cache.getOrLoad(product, 'p3', async () => 42)).toBe(42);
-    await cache.invalidate(product, ['p3']);
     expect(await registry.metrics()).toContain('result="error"} 1');
+
+    down = false;
+    expect(await cache.getOrLoad(product, 'p3', async () => 'cached')).toBe('cached');
+    down = true;
+    await cache.invalidate(product, ['p3']);
+    down = false;
+    expect(await cache.getOrLoad(product, 'p3', async () => 'fresh')).toBe('fresh');
+  });
+});
+
+describe('cache spans', () => {
+  const exporter = new InMemorySpanExporter();
+  afterAll(() => trace.disable());
+
+  it('records each lookup as a span with its entity and whether it hit', async () => {
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
+    const cache = new Cache(new MemoryStore(), 'span:', new Registry(), createLogger('silent'), { ttls });
+    await cache.getOrLoad(product, 's1', async () => 1);
+    await cache.getOrLoad(product, 's1', async () => 2);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.name, s.attributes['cache.entity'], s.attributes['cache.hit']])).toEqual([
+      ['cache product', 'product', false],
+      ['cache product', 'product', true],
+    ]);
+    expect(spans[1]!.attributes['cache.result']).toBe('hit');
   });
 });

@@ -1,73 +1,52 @@
-import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
+import type { CacheStore } from './stores.js';
+
+export { MemoryStore, RedisStore, type CacheStore, type StoredEntry } from './stores.js';
 
 /**
- * Read-through cache with TTLs, explicit invalidation and stampede protection. Redis when
+ * Read-through cache with TTLs, invalidation after commit and stampede protection. Redis when
  * configured (shared by every server), an in-process LRU otherwise. The cache is an
  * optimisation only: when Redis fails, reads go to the loader and the service stays up.
  *
  * Keys are `<prefix><entity>:<id>:v<schema>`; bump an entity's schema version whenever the
  * cached shape changes, so a deploy never reads entries written by older code.
+ *
+ * Every entry is stored with the generation it was loaded under, and invalidation bumps the
+ * generation. A reader that loaded before a write committed therefore cannot store its stale
+ * value afterwards (the store refuses a write under an old generation), and an entity whose
+ * entries are invalidated all at once (search pages) needs one bump, not a key scan.
  */
-export interface CacheStore {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string, ttlSeconds: number): Promise<void>;
-  del(keys: string[]): Promise<void>;
-  /** Takes a short lock; true when this caller holds it (used against stampedes across servers). */
-  lock(key: string, ttlMs: number): Promise<boolean>;
-}
-
-export class MemoryStore implements CacheStore {
-  private readonly entries = new LRUCache<string, string>({ max: 20_000, ttlAutopurge: false });
-
-  async get(key: string) {
-    return this.entries.get(key);
-  }
-  async set(key: string, value: string, ttlSeconds: number) {
-    this.entries.set(key, value, { ttl: ttlSeconds * 1000 });
-  }
-  async del(keys: string[]) {
-    for (const key of keys) this.entries.delete(key);
-  }
-  async lock(key: string, ttlMs: number) {
-    if (this.entries.has(key)) return false;
-    this.entries.set(key, '1', { ttl: ttlMs });
-    return true;
-  }
-}
-
-export class RedisStore implements CacheStore {
-  constructor(private readonly redis: Redis) {}
-
-  async get(key: string) {
-    return (await this.redis.get(key)) ?? undefined;
-  }
-  async set(key: string, value: string, ttlSeconds: number) {
-    await this.redis.set(key, value, 'EX', ttlSeconds);
-  }
-  async del(keys: string[]) {
-    if (keys.length > 0) await this.redis.del(...keys);
-  }
-  async lock(key: string, ttlMs: number) {
-    return (await this.redis.set(key, '1', 'PX', ttlMs, 'NX')) === 'OK';
-  }
-}
-
 export interface CacheEntity {
   name: string;
   /** Version of the cached shape; part of every key. */
   schema: number;
-  ttlSeconds: number;
+  /** Which configured TTL applies (`CACHE_TTL_<GROUP>`); a TTL of 0 turns the entity's cache off. */
+  ttlGroup: string;
+  /** `key`: each id is invalidated on its own; `entity`: one invalidation drops every id. */
+  invalidation: 'key' | 'entity';
+}
+
+export interface CacheOptions {
+  /** Seconds entries of each TTL group live; a group missing or 0 is not cached. */
+  ttls: Record<string, number>;
 }
 
 const LOCK_MS = 5_000;
 const WAIT_FOR_OTHER_LOADER_MS = 250;
+/** Generations outlive every entry written under them (see `invalidate`). */
+const GENERATION_GRACE_SECONDS = 60;
+
+const tracer = trace.getTracer('bazaar');
+
+type Result = 'hit' | 'miss' | 'error' | 'coalesced' | 'disabled';
 
 export class Cache {
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly requests: Counter<'entity' | 'result'>;
+  /** Invalidations the store refused (Redis down): retried before the store is trusted again. */
+  private pending: { generationKeys: string[]; keys: string[]; ttl: number }[] = [];
   private lastErrorLog = 0;
 
   constructor(
@@ -75,6 +54,7 @@ export class Cache {
     private readonly prefix: string,
     registry: Registry,
     private readonly logger: Logger,
+    private readonly options: CacheOptions,
   ) {
     this.requests = new Counter({
       name: 'bazaar_cache_requests_total',
@@ -88,64 +68,147 @@ export class Cache {
     return `${this.prefix}${entity.name}:${id}:v${entity.schema}`;
   }
 
+  ttlOf(entity: CacheEntity): number {
+    return this.options.ttls[entity.ttlGroup] ?? 0;
+  }
+
   /**
    * The cached value, or the loader's (then cached). Concurrent misses for one key share one
    * load in this process, and across processes the first to take the lock loads while the
-   * others wait briefly for its result.
+   * others wait briefly for its result. Loader errors are passed on and never cached.
    */
   async getOrLoad<T>(entity: CacheEntity, id: string, load: () => Promise<T>): Promise<T> {
+    return tracer.startActiveSpan(`cache ${entity.name}`, async (span) => {
+      span.setAttribute('cache.entity', entity.name);
+      try {
+        const { value, result } = await this.coalesced(entity, id, load);
+        span.setAttribute('cache.result', result);
+        span.setAttribute('cache.hit', result === 'hit');
+        return value;
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /**
+   * Drops the entries of `ids` (or, for entity-wide invalidation, every entry of the entity).
+   * Call it after the write that changed them has committed (`afterCommit`). Never throws: when
+   * the store is down the invalidation is kept and retried, and this process reads from the
+   * loader until it went through.
+   */
+  async invalidate(entity: CacheEntity, ids: string[] = []): Promise<void> {
+    const generationKeys =
+      entity.invalidation === 'entity'
+        ? [this.generationKey(entity, '')]
+        : ids.map((id) => this.generationKey(entity, id));
+    const keys = entity.invalidation === 'entity' ? [] : ids.map((id) => this.key(entity, id));
+    if (generationKeys.length === 0) return;
+    this.pending.push({ generationKeys, keys, ttl: this.ttlOf(entity) + GENERATION_GRACE_SECONDS });
+    await this.flushPending();
+  }
+
+  /** Drops every entry of these entity-wide entities, in one round trip. Never throws. */
+  async invalidateEntities(entities: CacheEntity[]): Promise<void> {
+    if (entities.some((e) => e.invalidation !== 'entity'))
+      throw new Error('Entities invalidated per key need ids.');
+    const ttl = Math.max(...entities.map((e) => this.ttlOf(e))) + GENERATION_GRACE_SECONDS;
+    this.pending.push({ generationKeys: entities.map((e) => this.generationKey(e, '')), keys: [], ttl });
+    await this.flushPending();
+  }
+
+  private async coalesced<T>(
+    entity: CacheEntity,
+    id: string,
+    load: () => Promise<T>,
+  ): Promise<{ value: T; result: Result }> {
+    if (this.ttlOf(entity) <= 0) return { value: await load(), result: 'disabled' };
     const key = this.key(entity, id);
     const pending = this.inFlight.get(key) as Promise<T> | undefined;
-    if (pending) return pending;
-    const work = this.lookup(entity, key, load).finally(() => this.inFlight.delete(key));
+    if (pending) return { value: await pending, result: 'coalesced' };
+    let result: Result = 'miss';
+    const work = this.lookup(entity, id, key, load, (r) => (result = r)).finally(() =>
+      this.inFlight.delete(key),
+    );
     this.inFlight.set(key, work);
-    return work;
+    const value = await work;
+    return { value, result };
   }
 
-  /** Removes entries after the write that changed them has committed. */
-  async invalidate(entity: CacheEntity, ids: string[]): Promise<void> {
+  private async lookup<T>(
+    entity: CacheEntity,
+    id: string,
+    key: string,
+    load: () => Promise<T>,
+    report: (result: Result) => void,
+  ): Promise<T> {
+    const generationKey = this.generationKey(entity, entity.invalidation === 'entity' ? '' : id);
+    let entry;
     try {
-      await this.store.del(ids.map((id) => this.key(entity, id)));
+      if (!(await this.flushPending())) throw new Error('invalidations are waiting for the cache store');
+      entry = await this.store.read(key, generationKey);
     } catch (error) {
-      this.reportError(error);
-    }
-  }
-
-  private async lookup<T>(entity: CacheEntity, key: string, load: () => Promise<T>): Promise<T> {
-    let cached: string | undefined;
-    try {
-      cached = await this.store.get(key);
-    } catch (error) {
-      this.requests.inc({ entity: entity.name, result: 'error' });
+      this.count(entity, 'error', report);
       this.reportError(error);
       return load();
     }
-    if (cached !== undefined) {
-      this.requests.inc({ entity: entity.name, result: 'hit' });
-      return JSON.parse(cached) as T;
+    if (entry.value !== undefined && entry.value.generation === entry.generation) {
+      this.count(entity, 'hit', report);
+      return JSON.parse(entry.value.data) as T;
     }
-    this.requests.inc({ entity: entity.name, result: 'miss' });
+    this.count(entity, 'miss', report);
     const owner = await this.store.lock(`${key}:lock`, LOCK_MS).catch(() => true);
     if (!owner) {
-      const other = await this.waitForOtherLoader(key);
+      const other = await this.waitForOtherLoader(key, generationKey);
       if (other !== undefined) return JSON.parse(other) as T;
     }
     const value = await load();
     try {
-      await this.store.set(key, JSON.stringify(value), entity.ttlSeconds);
-      if (owner) await this.store.del([`${key}:lock`]);
+      await this.store.writeIfGeneration(key, generationKey, entry.generation, {
+        data: JSON.stringify(value),
+        ttlSeconds: this.ttlOf(entity),
+      });
+      if (owner) await this.store.unlock(`${key}:lock`);
     } catch (error) {
       this.reportError(error);
     }
     return value;
   }
 
-  private async waitForOtherLoader(key: string): Promise<string | undefined> {
+  private generationKey(entity: CacheEntity, id: string): string {
+    return `${this.prefix}${entity.name}:${id ? `${id}:` : ''}v${entity.schema}:gen`;
+  }
+
+  /** True when no invalidation is outstanding (any left over were applied now). */
+  private async flushPending(): Promise<boolean> {
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      try {
+        await this.store.invalidate(next.generationKeys, next.keys, next.ttl);
+      } catch (error) {
+        this.reportError(error);
+        return false;
+      }
+      this.pending.shift();
+    }
+    return true;
+  }
+
+  private count(entity: CacheEntity, result: 'hit' | 'miss' | 'error', report: (result: Result) => void) {
+    this.requests.inc({ entity: entity.name, result });
+    report(result);
+  }
+
+  private async waitForOtherLoader(key: string, generationKey: string): Promise<string | undefined> {
     const deadline = Date.now() + WAIT_FOR_OTHER_LOADER_MS;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
-      const value = await this.store.get(key).catch(() => undefined);
-      if (value !== undefined) return value;
+      const entry = await this.store.read(key, generationKey).catch(() => undefined);
+      if (entry?.value && entry.value.generation === entry.generation) return entry.value.data;
     }
     return undefined;
   }

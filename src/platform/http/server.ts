@@ -17,6 +17,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Cache } from '../cache/cache.js';
 import type { Actor, Context } from '../context.js';
 import type { Database } from '../db/client.js';
 import { AppError } from '../errors.js';
@@ -32,6 +33,7 @@ import {
   type IdempotencyClaim,
   type IdempotencyMode,
 } from './idempotency.js';
+import { httpCacheHook, notModifiedResponse } from './http-cache.js';
 import { finishOpenApiDocument } from './openapi.js';
 import { limitJsonDepth } from './json-depth.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
@@ -61,6 +63,7 @@ declare module 'fastify' {
     db: Database;
     /** The read replica (or the primary when none is configured): see `readContextOf`. */
     readDb: Database;
+    cache: Cache | undefined;
   }
 }
 
@@ -96,6 +99,10 @@ export interface HttpOptions {
   idempotencyLockSeconds?: number;
   /** Seals stored idempotent responses at rest (KEY_ENCRYPTION_KEY); unset stores them as text. */
   keyEncryptionKey?: string;
+  /** The read cache handed to services through their context. */
+  cache?: Cache;
+  /** `max-age` of routes with `config.httpCache: 'public'` (CACHE_PUBLIC_MAX_AGE). */
+  publicCacheMaxAge?: number;
 }
 
 export type App = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
@@ -144,6 +151,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('db', options.db);
   app.decorate('readDb', options.readDb ?? options.db);
+  app.decorate('cache', options.cache);
   app.decorateRequest('actor', null);
   app.decorateRequest('idempotency', null);
 
@@ -162,6 +170,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
         'RateLimit-Remaining',
         'RateLimit-Reset',
         'Retry-After',
+        'ETag',
         REPLAYED_HEADER,
       ],
     });
@@ -277,6 +286,11 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     ].map(inRequestSpan);
     if (idempotency) route.onSend = [inRequestSpan(idempotent.onSend), ...toArray(route.onSend)];
     route.handler = inRequestSpan(route.handler);
+    const httpCache = route.config?.httpCache;
+    if (httpCache) {
+      route.onSend = [httpCacheHook(httpCache, options.publicCacheMaxAge ?? 0), ...toArray(route.onSend)];
+      schema.response = { ...schema.response, 304: notModifiedResponse };
+    }
     route.schema = schema;
   });
 
@@ -364,6 +378,7 @@ export function contextOf(request: FastifyRequest): Context {
     ip: request.ip,
     userAgent: request.headers['user-agent'],
     db: request.server.db,
+    cache: request.server.cache,
   };
 }
 

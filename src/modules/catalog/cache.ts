@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import type { CacheEntity } from '../../platform/cache/cache.js';
+import type { Context } from '../../platform/context.js';
+import { notFound } from '../../platform/errors.js';
+import type { Inventory } from '../inventory/index.js';
+import { categoryTree } from './categories.js';
+import { categoryTreeCacheEntity, productCacheEntity, productListCacheEntity } from './invalidation.js';
+import type { CategoryNode, ProductDto } from './http-schemas.js';
+import { findProduct, productViews, withLiveStock } from './product-views.js';
+import { searchProducts, type ProductSearch, type SearchResult } from './search.js';
+
+/*
+ * Storefront reads. `ctx` is the primary, `readCtx` the read replica (or the primary again).
+ * Cached representations are always loaded from the primary: a replica's lag must never be
+ * stored for a whole TTL after the invalidation that followed a write. Uncached reads (cache off
+ * for the entity, or pages that cannot be cached) go to the replica. Stock is never cached: every
+ * answer carries the live `available` of its variants.
+ */
+
+/** An active product by id or handle, as the storefront sees it; NOT_FOUND otherwise. */
+export async function storefrontProduct(
+  ctx: Context,
+  readCtx: Context,
+  inventory: Inventory,
+  ref: string,
+): Promise<ProductDto> {
+  const load = async (on: Context) => {
+    const row = await findProduct(on, ref, ['active']);
+    if (!row) throw notFound('Product');
+    const [view] = await productViews(on, inventory, [row], { admin: false });
+    return view!;
+  };
+  const cache = cachingOf(ctx, productCacheEntity);
+  if (!cache) return load(readCtx);
+  const view = await cache.getOrLoad(productCacheEntity, ref.toLowerCase(), () => load(ctx));
+  const [live] = await withLiveStock(readCtx, inventory, [view]);
+  return live!;
+}
+
+export type StorefrontPage = Omit<SearchResult, 'rows'> & { views: ProductDto[] };
+
+/**
+ * A storefront list or search page. Pages filtered by `in_stock` are not cached: which products
+ * they hold changes with every sale.
+ */
+export async function storefrontSearch(
+  ctx: Context,
+  readCtx: Context,
+  inventory: Inventory,
+  search: ProductSearch,
+): Promise<StorefrontPage> {
+  const load = async (on: Context): Promise<StorefrontPage> => {
+    const { rows, ...result } = await searchProducts(on, inventory, search);
+    return { ...result, views: await productViews(on, inventory, rows, { admin: false }) };
+  };
+  const cache = search.inStock === undefined ? cachingOf(ctx, productListCacheEntity) : undefined;
+  if (!cache) return load(readCtx);
+  const page = await cache.getOrLoad(productListCacheEntity, searchKey(search), () => load(ctx));
+  return { ...page, views: await withLiveStock(readCtx, inventory, page.views) };
+}
+
+export function cachedCategoryTree(ctx: Context, readCtx: Context): Promise<CategoryNode[]> {
+  const cache = cachingOf(ctx, categoryTreeCacheEntity);
+  return cache
+    ? cache.getOrLoad(categoryTreeCacheEntity, 'all', () => categoryTree(ctx))
+    : categoryTree(readCtx);
+}
+
+/** The context's cache when it keeps `entity` (a TTL of 0 turns an entity's cache off). */
+function cachingOf(ctx: Context, entity: CacheEntity) {
+  return ctx.cache && ctx.cache.ttlOf(entity) > 0 ? ctx.cache : undefined;
+}
+
+/** The normalized query (parsed, defaults applied, keys sorted) as a short hash. */
+export function searchKey(search: ProductSearch): string {
+  return createHash('sha256').update(stableJson(search)).digest('base64url').slice(0, 32);
+}
+
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+}

@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+
+/** A cached value with the generation it was loaded under. */
+export interface StoredEntry {
+  generation: string;
+  data: string;
+}
+
+/**
+ * Where the cache keeps entries. A generation key counts the invalidations of an entry (or of a
+ * whole entity); an absent one reads as the empty string.
+ */
+export interface CacheStore {
+  /** The entry (if any) and the current value of its generation key, in one round trip. */
+  read(key: string, generationKey: string): Promise<{ value?: StoredEntry; generation: string }>;
+  /** Stores the entry only if the generation key still holds `generation`: no invalidation since the read. */
+  writeIfGeneration(
+    key: string,
+    generationKey: string,
+    generation: string,
+    entry: { data: string; ttlSeconds: number },
+  ): Promise<void>;
+  /** Bumps the generation keys (each kept `generationTtlSeconds`) and deletes `keys`. */
+  invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number): Promise<void>;
+  /** Takes a short lock; true when this caller holds it (used against stampedes across servers). */
+  lock(key: string, ttlMs: number): Promise<boolean>;
+  unlock(key: string): Promise<void>;
+}
+
+function encode(generation: string, data: string): string {
+  return `${generation}\n${data}`;
+}
+
+function decode(stored: string | null | undefined): StoredEntry | undefined {
+  if (stored == null) return undefined;
+  const newline = stored.indexOf('\n');
+  if (newline < 0) return undefined;
+  return { generation: stored.slice(0, newline), data: stored.slice(newline + 1) };
+}
+
+export class MemoryStore implements CacheStore {
+  private readonly entries = new LRUCache<string, string>({ max: 20_000, ttlAutopurge: false });
+  // Kept apart from the entries so that evicting entries never forgets an invalidation.
+  private readonly generations = new LRUCache<string, string>({ max: 100_000, ttlAutopurge: false });
+
+  async read(key: string, generationKey: string) {
+    return { value: decode(this.entries.get(key)), generation: this.generations.get(generationKey) ?? '' };
+  }
+  async writeIfGeneration(
+    key: string,
+    generationKey: string,
+    generation: string,
+    entry: { data: string; ttlSeconds: number },
+  ) {
+    if ((this.generations.get(generationKey) ?? '') !== generation) return;
+    this.entries.set(key, encode(generation, entry.data), { ttl: entry.ttlSeconds * 1000 });
+  }
+  async invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number) {
+    for (const key of generationKeys) {
+      const next = Number(this.generations.get(key) ?? 0) + 1;
+      this.generations.set(key, String(next), { ttl: generationTtlSeconds * 1000 });
+    }
+    for (const key of keys) this.entries.delete(key);
+  }
+  async lock(key: string, ttlMs: number) {
+    if (this.entries.has(key)) return false;
+    this.entries.set(key, '1', { ttl: ttlMs });
+    return true;
+  }
+  async unlock(key: string) {
+    this.entries.delete(key);
+  }
+}
+
+// KEYS: entry, generation. ARGV: expected generation ('' = none), encoded entry, TTL seconds.
+const WRITE_IF_GENERATION = `
+local current = redis.call('GET', KEYS[2]) or ''
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0`;
+
+export class RedisStore implements CacheStore {
+  constructor(private readonly redis: Redis) {}
+
+  async read(key: string, generationKey: string) {
+    const [stored, generation] = await this.redis.mget(key, generationKey);
+    return { value: decode(stored), generation: generation ?? '' };
+  }
+  async writeIfGeneration(
+    key: string,
+    generationKey: string,
+    generation: string,
+    entry: { data: string; ttlSeconds: number },
+  ) {
+    await this.redis.eval(
+      WRITE_IF_GENERATION,
+      2,
+      key,
+      generationKey,
+      generation,
+      encode(generation, entry.data),
+      entry.ttlSeconds,
+    );
+  }
+  async invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number) {
+    const batch = this.redis.multi();
+    for (const key of generationKeys) batch.incr(key).expire(key, generationTtlSeconds);
+    if (keys.length > 0) batch.del(...keys);
+    const results = await batch.exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw failed?.[0] ?? new Error('the cache invalidation was not applied');
+  }
+  async lock(key: string, ttlMs: number) {
+    return (await this.redis.set(key, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+  async unlock(key: string) {
+    await this.redis.del(key);
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, onSendAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
+
+/**
+ * HTTP caching per route (`config.httpCache`): `public` answers may be kept by browsers and
+ * shared caches for `max-age` seconds; `private` ones only by the client, which revalidates each
+ * time. Both carry a strong `ETag` of the representation and answer a matching `If-None-Match`
+ * with 304 and no body. Errors are never cacheable.
+ */
+export type HttpCachePolicy = 'public' | 'private';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `Cache-Control`, `ETag` and 304 handling of a read route (see http-cache.ts). Unset = `no-store`. */
+    httpCache?: HttpCachePolicy;
+  }
+}
+
+/** The 304 answer in the OpenAPI document of routes with `httpCache`. */
+export const notModifiedResponse = z
+  .null()
+  .describe(
+    'Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy.',
+  );
+
+export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: number): onSendAsyncHookHandler {
+  const cacheControl =
+    policy === 'private'
+      ? 'private, no-cache'
+      : publicMaxAgeSeconds > 0
+        ? `public, max-age=${publicMaxAgeSeconds}`
+        : 'public, no-cache';
+  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (reply.statusCode < 200 || reply.statusCode >= 300 || typeof payload !== 'string') {
+      void reply.header('Cache-Control', 'no-store');
+      return payload;
+    }
+    const etag = entityTag(payload, request.id);
+    void reply.header('Cache-Control', cacheControl);
+    void reply.header('ETag', etag);
+    // A private answer is the signed-in actor's own: another token means another representation.
+    if (policy === 'private') addVary(reply, 'Authorization');
+    if (
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      matches(request.headers['if-none-match'], etag)
+    ) {
+      void reply.code(304);
+      void reply.removeHeader('Content-Type');
+      void reply.removeHeader('Content-Length');
+      return null;
+    }
+    return payload;
+  };
+}
+
+/**
+ * A strong validator from the bytes of the answer, without its `request_id`: the one part that
+ * differs between two answers of the same representation.
+ */
+export function entityTag(body: string, requestId: string): string {
+  const representation = body.replace(`"request_id":${JSON.stringify(requestId)}`, '"request_id":""');
+  return `"${createHash('sha256').update(representation).digest('base64url').slice(0, 32)}"`;
+}
+
+/** `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored. */
+function matches(header: string | string[] | undefined, etag: string): boolean {
+  if (!header) return false;
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (text.trim() === '*') return true;
+  return text.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+function addVary(reply: FastifyReply, field: string): void {
+  const current = reply.getHeader('Vary');
+  const fields = typeof current === 'string' ? current.split(',').map((f) => f.trim()) : [];
+  if (!fields.some((f) => f.toLowerCase() === field.toLowerCase() || f === '*'))
+    void reply.header('Vary', [...fields.filter(Boolean), field].join(', '));
+}
