@@ -393,6 +393,8 @@ export async function startStandby(primary: PostgresInstance): Promise<PostgresI
       '-R',
       '-X',
       'stream',
+      // An immediate checkpoint on the primary, not a spread one that takes minutes.
+      '--checkpoint=fast',
       '--no-sync',
     ]),
   );
