@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bazaarEnv, prepareDatabase, startBazaar, type RunningBazaar } from './lib/bazaar.js';
 import { writeResult, writeTable } from './lib/report.js';
+import { freePort } from './lib/processes.js';
 import { loadSettings, machine, type BenchSettings } from './lib/settings.js';
 import { prepareFixtures, type Fixtures } from './lib/shop.js';
 import { scenarios, type Scenario, type ScenarioContext } from './scenarios.js';
@@ -24,14 +25,13 @@ export async function runBench(names: string[], settings: BenchSettings = loadSe
   console.log(`bench ${runId}: preparing ${settings.databaseUrl ?? 'an embedded database'} …`);
   console.log((await prepareDatabase(settings, env)).trim());
 
-  let port = settings.basePort;
   let fixtures: Promise<Fixtures> | undefined;
   const ctx: ScenarioContext = {
     settings,
-    nextPort: () => port++,
-    start: (options = {}) =>
+    nextPort: freePort,
+    start: async (options = {}) =>
       startBazaar(bazaarEnv(settings, runId, options.env), {
-        port: port++,
+        port: await freePort(),
         worker: options.worker ?? false,
         profileDir: settings.profileDir,
         name: options.name ?? 'bazaar',

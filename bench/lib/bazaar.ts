@@ -39,6 +39,8 @@ export function bazaarEnv(settings: BenchSettings, runId: string, extra: Record<
     REDIS_KEY_PREFIX: `bench-${runId}:`,
     DATA_DIR: embeddedDataDir(settings, runId),
     DATABASE_POOL_SIZE: '10',
+    // Webhook deliveries and event handlers per worker at once; the default 4 queues checkouts behind each other.
+    WORKER_CONCURRENCY: '20',
     TEST_GATEWAY_ENABLED: 'true',
     TEST_GATEWAY_WEBHOOK_SECRET: 'whsec_bench_0123456789abcdef',
     KEY_ENCRYPTION_KEY: 'bench-key-encryption-key-0123456789abcdef',
@@ -114,7 +116,8 @@ export async function startBazaar(
   const serverEnv = {
     ...env,
     PORT: String(options.port),
-    PUBLIC_URL: url,
+    // One public URL (the JWT issuer) for every server of a run, so tokens made once serve all scenarios.
+    PUBLIC_URL: 'http://bazaar.bench',
     TEST_GATEWAY_WEBHOOK_URL: `${url}/api/v1/webhooks/test`,
   };
   const server = spawnNode([...profile, bazaarMain, 'serve'], serverEnv);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import { repoRoot } from './settings.js';
 
@@ -66,4 +67,15 @@ export async function waitUntilReady(url: string, proc: Spawned, timeoutMs = 60_
       throw new Error(`${url} not ready after ${timeoutMs} ms:\n${proc.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A TCP port the OS reports free right now (asked for port 0, then released). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
 }

@@ -30,7 +30,6 @@ export interface BenchSettings {
   profileDir?: string;
   /** Directory for result files. */
   resultsDir: string;
-  basePort: number;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -48,7 +47,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     freshDatabase: env.BENCH_FRESH_DB !== '0',
     profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : undefined,
     resultsDir: env.BENCH_RESULTS_DIR ? path.resolve(env.BENCH_RESULTS_DIR) : resultsDir,
-    basePort: number(env, 'BENCH_PORT', 38_000 + (process.pid % 1000) * 10),
   };
 }
 

@@ -70,9 +70,12 @@ export class AccessTokens implements Authenticator {
 
   private async userActor(db: Executor, claims: VerifiedAccessToken): Promise<Actor> {
     if (!claims.sid) throw authFailed();
-    const session = await findLiveSession(db, claims.sid);
+    // Both primary-key lookups at once: one round trip of latency per request instead of two.
+    const [session, user] = await Promise.all([
+      findLiveSession(db, claims.sid),
+      findUserById(systemContext(db), claims.sub),
+    ]);
     if (session?.userId !== claims.sub) throw authFailed();
-    const user = await findUserById(systemContext(db), session.userId);
     if (user?.status !== 'active') throw authFailed();
     const roles = [user.role];
     return { kind: 'user', id: user.id, roles, permissions: permissionsOf(roles), sessionId: session.id };

