@@ -177,7 +177,6 @@ describe('admin dashboard in Chromium', () => {
     await page.goto(url('/'));
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.getByText('Orders today').waitFor();
-    await capture('overview');
   });
 
   it('creates a product with two variants and finds it in the list', async () => {
@@ -386,6 +385,17 @@ describe('admin dashboard in Chromium', () => {
     await page.goto(url('/customers'));
     await page.getByRole('heading', { name: 'Customers' }).waitFor();
     await capture('customers');
+  });
+
+  it('sums up the day on the overview: the order, its revenue after the refund, the sign-up', async () => {
+    await page.goto(url('/'));
+    const stat = (label: string) => page.locator('.stat', { hasText: label }).locator('.stat-value');
+    await stat('Orders today').getByText('1', { exact: true }).waitFor();
+    // $53.00 paid ($48.00 + $5.00 shipping), $24.00 refunded.
+    expect(await stat('Revenue today').textContent()).toBe('$29.00');
+    expect(Number(await stat('Sign-ups today').textContent())).toBeGreaterThanOrEqual(1);
+    expect(await page.getByRole('img', { name: /Orders per day: 1 over 30 days/ }).count()).toBe(1);
+    await capture('overview');
   });
 
   it('creates an API client and shows its secret once', async () => {
