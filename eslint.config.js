@@ -34,6 +34,9 @@ export default defineConfig(
     'node_modules/',
     'data/',
     'admin/dist/',
+    // Generated from the OpenAPI document (npm run generate:admin-api).
+    'admin/src/api/schema.d.ts',
+    'artifacts/',
     '.openapi/',
     'coverage/',
     'bench/results/',
@@ -43,7 +46,7 @@ export default defineConfig(
   tseslint.configs.recommendedTypeChecked,
 
   {
-    files: ['**/*.ts', '**/*.mts', '**/*.cts'],
+    files: ['**/*.ts', '**/*.mts', '**/*.cts', 'admin/**/*.tsx'],
   },
 
   {

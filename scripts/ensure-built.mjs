@@ -1,5 +1,5 @@
-// Run by `npm prestart`: rebuild when dist/src/main.js is missing or older than any source file,
-// so `npm start` never runs stale JavaScript.
+// Run by `npm prestart`: rebuild when dist/src/main.js or the admin dashboard (admin/dist) is
+// missing or older than any of its sources, so `npm start` never runs stale JavaScript.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'src', 'main.js');
+const dashboard = join(root, 'admin', 'dist', 'index.html');
 
 /** Newest modification time (ms) of any file below `dir`, or 0 if there is none. */
 function newestMtime(dir) {
@@ -34,6 +35,14 @@ function staleReason() {
   for (const config of ['tsconfig.json', 'tsconfig.build.json']) {
     const mtime = mtimeOrNull(join(root, config));
     if (mtime !== null && mtime > built) return `${config} changed since the last build`;
+  }
+  const dashboardBuilt = mtimeOrNull(dashboard);
+  if (dashboardBuilt === null) return 'the admin dashboard (admin/dist) is missing';
+  if (newestMtime(join(root, 'admin', 'src')) > dashboardBuilt)
+    return 'admin/src changed since the last build';
+  for (const file of ['admin/index.html', 'admin/vite.config.ts']) {
+    const mtime = mtimeOrNull(join(root, file));
+    if (mtime !== null && mtime > dashboardBuilt) return `${file} changed since the last build`;
   }
   return null;
 }

@@ -8,6 +8,7 @@ import { Cache, MemoryStore, RedisStore } from './platform/cache/cache.js';
 import { createRedis } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
+import { adminDashboard } from './platform/http/admin-static.js';
 import { purgeExpiredIdempotencyKeys } from './platform/http/idempotency.js';
 import { opsRoutes } from './platform/http/ops-routes.js';
 import { parseRateLimits } from './platform/http/rate-limit.js';
@@ -195,6 +196,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
   );
   await http.register(operationsRoutes(jobs), { prefix: '/api/v1' });
   await http.register(overviewRoutes({ jobs, inventory }), { prefix: '/api/v1' });
+  await http.register(adminDashboard);
 
   await auth.ensureSigningKey(database.db);
 

@@ -175,6 +175,7 @@ function printBanner(
     '',
     `  Bazaar ${version} is running (${roles.work ? 'API server + worker' : 'API server'})`,
     '',
+    `  Dashboard    ${base}/admin`,
     `  API          ${base}/api/v1`,
     `  API docs     ${base}/docs`,
     `  OpenAPI      ${base}/api/v1/openapi.json`,
