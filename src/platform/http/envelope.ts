@@ -17,7 +17,10 @@ export const errorEnvelope = z
       .regex(/^[0-9a-f]{32}$/)
       .max(32)
       .optional()
-      .meta({ description: 'The OpenTelemetry trace of this request, when the server exports traces.' }),
+      .meta({
+        description: 'The OpenTelemetry trace of this request, when the server exports traces.',
+        example: '4bf92f3577b34da6a3ce929d0e0e4736',
+      }),
     error: z.object({
       code: z.enum(errorCodes),
       message: z.string().max(1000),
