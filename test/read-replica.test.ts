@@ -37,6 +37,9 @@ describe.skipIf(!testDatabaseUrl || skipWithout('initdb', 'pg_ctl', 'pg_baseback
             DATA_DIR: dataDir,
             DATABASE_URL: primary.url('bazaar'),
             DATABASE_READ_URL: standby.url('bazaar'),
+            // Cached catalog entries are loaded from the primary (ADR 0005); with the catalog
+            // cache off, every storefront read goes to the standby, which is what this test watches.
+            CACHE_TTL_CATALOG: '0',
             REDIS_KEY_PREFIX: `test:replica:${randomBytes(6).toString('hex')}:`,
           }),
         ),
