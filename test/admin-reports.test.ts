@@ -113,6 +113,38 @@ describe('admin views the dashboard needs', () => {
     expect(forbidden.status).toBe(403);
   });
 
+  it('audits staff moves of an order, with the status change and the tracking number', async () => {
+    const { variantId } = await createProduct(app, admin.accessToken, { stock: 5 });
+    const placed = await placeOrder(app, customer.accessToken, variantId, 1);
+    await pay(placed.id, '4242424242424242');
+    await waitForOrderStatus(app, customer.accessToken, placed.id, 'paid');
+    const act = (step: string, body: unknown) =>
+      app.api('POST', `/api/v1/orders/${placed.id}/${step}`, body, admin.accessToken);
+    expect((await act('fulfill', {})).status).toBe(200);
+    expect((await act('ship', { tracking_number: 'TRK-1', carrier: 'DHL' })).status).toBe(200);
+    const audit = await app.api(
+      'GET',
+      `/api/v1/admin/audit-log?target_type=order&target_id=${placed.id}`,
+      undefined,
+      admin.accessToken,
+    );
+    const entries = audit.body.data.map((e: { action: string; diff: unknown; metadata: unknown }) => [
+      e.action,
+      e.diff,
+      e.metadata,
+    ]);
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        ['orders.fulfilled', { status: { from: 'paid', to: 'fulfilled' } }, null],
+        [
+          'orders.shipped',
+          { status: { from: 'fulfilled', to: 'shipped' } },
+          { tracking_number: 'TRK-1', carrier: 'DHL' },
+        ],
+      ]),
+    );
+  });
+
   it('shows a user’s sessions to an admin, and only to an admin', async () => {
     const user = await signUp(app);
     await app.api('POST', '/api/v1/auth/login', { email: user.email, password: user.password });

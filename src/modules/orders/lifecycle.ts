@@ -4,6 +4,7 @@ import { inTransaction, type Context, type TxContext } from '../../platform/cont
 import { conflict, notFound, validation } from '../../platform/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import { recordAudit } from '../audit/index.js';
 import type { Inventory, StockLine } from '../inventory/index.js';
 import {
   eventOf,
@@ -126,6 +127,7 @@ export async function cancelOrder(
     const capacity = authorizeOrder(tx.actor, current, 'cancel');
     const reason = capacity === 'owner' ? 'requested_by_customer' : 'cancelled_by_shop';
     await cancel(tx, deps, orderId, reason, input.reason?.trim() || null);
+    if (capacity !== 'owner') await auditStaffMove(tx, orderId, current.status, 'cancelled');
     return orderDetail(tx, orderId);
   });
 }
@@ -151,6 +153,15 @@ export async function advanceOrder(
         step.to === 'shipped' ? { trackingNumber: step.trackingNumber, carrier: step.carrier ?? null } : {},
     });
     const event = eventOf(moved!.row);
+    await auditStaffMove(
+      tx,
+      orderId,
+      moved!.from,
+      step.to,
+      step.to === 'shipped'
+        ? { tracking_number: step.trackingNumber, carrier: step.carrier ?? null }
+        : undefined,
+    );
     if (step.to === 'shipped') {
       await deps.jobs.publish<OrderShippedEvent>(
         tx.db,
@@ -167,6 +178,23 @@ export async function advanceOrder(
       );
     }
     return orderDetail(tx, orderId);
+  });
+}
+
+/** Staff changes to an order go to the audit log too (the status history says what; this says who, from where). */
+function auditStaffMove(
+  tx: TxContext,
+  orderId: string,
+  from: string,
+  to: OrderStatus,
+  metadata?: Record<string, unknown>,
+) {
+  return recordAudit(tx, {
+    action: `orders.${to}`,
+    targetType: 'order',
+    targetId: orderId,
+    diff: { status: { from, to } },
+    metadata,
   });
 }
 
