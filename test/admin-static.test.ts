@@ -3,13 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_CSP, adminDashboard } from '../src/platform/http/admin-static.js';
+import { adminDashboard } from '../src/platform/http/admin-static.js';
+import { ADMIN_CSP, securityHeaders } from '../src/platform/http/security-headers.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'bazaar-admin-dist-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function server(dist: string) {
   const app = Fastify();
+  // As in the real server: the security headers hook gives /admin its policy.
+  app.addHook('onSend', securityHeaders({ tls: false, hstsMaxAgeSeconds: 31_536_000 }));
   app.setErrorHandler((error: Error, _request, reply) => reply.code(503).send({ message: error.message }));
   await app.register((instance) => adminDashboard(instance, { root: dist }));
   return app;

@@ -9,31 +9,12 @@ import { projectRoot } from '../paths.js';
 export const adminDistDir = path.join(projectRoot, 'admin', 'dist');
 
 /**
- * The dashboard's policy: its own scripts, styles and API only — Vite's build has no inline
- * script or style. Product images may come from any https host.
- */
-export const ADMIN_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' https: data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-/**
  * Serves the admin dashboard at /admin: hashed assets cached for a year, and index.html (never
  * cached) for every other path below /admin, so the SPA's own routes survive a reload.
  */
 export async function adminDashboard(app: FastifyInstance, options: { root?: string } = {}) {
   const root = options.root ?? adminDistDir;
-  // Set before the response is built, so the server's default API policy does not apply here.
-  app.addHook('onRequest', async (_request, reply) => {
-    void reply.header('Content-Security-Policy', ADMIN_CSP);
-  });
+  // Its Content-Security-Policy (ADMIN_CSP) is set by the server's security headers.
   await app.register(fastifyStatic, {
     root: path.join(root, 'assets'),
     prefix: '/admin/assets/',

@@ -4,18 +4,19 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /**
- * The admin dashboard is a built single-page app served from /admin: its scripts, styles, images
- * and API calls all come from this origin, and it has no inline scripts.
+ * The admin dashboard is a built single-page app served from /admin: its scripts, styles and API
+ * calls all come from this origin (Vite's build has no inline script or style); product images
+ * may come from any https host.
  */
 export const ADMIN_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' https: data:",
   "font-src 'self'",
   "connect-src 'self'",
   "object-src 'none'",
-  "base-uri 'self'",
+  "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
