@@ -244,6 +244,8 @@ ${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_connect_timeout 2s;
       proxy_read_timeout 30s;
+      # Buffer in memory only: the temporary directory belongs to the test, not nginx' worker user.
+      proxy_max_temp_file_size 0;
       proxy_next_upstream error timeout http_502 http_503 http_504;
       proxy_next_upstream_tries 3;
     }
