@@ -436,7 +436,10 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
               else failures.push(`${what}: ${answer.status} ${JSON.stringify(answer.json)}`);
             }
           } catch (error) {
-            failures.push(`network: ${(error as Error).message}`);
+            const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+            failures.push(
+              `network: ${(error as Error).message} (${cause?.code ?? cause?.message ?? 'no cause'})`,
+            );
           }
         }
       };

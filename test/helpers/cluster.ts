@@ -232,6 +232,9 @@ http {
   upstream bazaar {
 ${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
   }
+  # One request per client connection: a reload (taking a server out) closes idle keep-alive
+  # connections, and a client racing that close would see an error no server caused.
+  keepalive_timeout 0;
   server {
     listen 127.0.0.1:${port};
     location = /nginx-health { return 200 "${servers.filter((s) => s.endsWith(' down')).length}\\n"; }
