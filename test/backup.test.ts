@@ -99,6 +99,7 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar backup and restore on Pos
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toMatch(/Restored .* into a newly created database/);
 
+    console.info(`backup: ${backup.stdout.trim()} ${restored.stdout.trim().split('. Run')[0]}`);
     const again = postgres(url, { max: 1, onnotice: () => undefined });
     expect(await fingerprint(again)).toEqual(before);
     await again.end();

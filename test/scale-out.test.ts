@@ -369,12 +369,12 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
 
     it('loses no event when a worker is killed mid-job', async () => {
       const emails = Array.from({ length: 40 }, (_, n) => `crash-${tag}-${n}@example.com`);
-      await Promise.all(
+      const placing = Promise.all(
         Array.from({ length: 8 }, async (_, c) => {
           for (let n = c; n < emails.length; n += 8) await placeOrderRetrying(emails[n]!, 'kill-worker');
         }),
       );
-      // Kill one worker while handler or delivery jobs are running.
+      // Kill one worker while handler or delivery jobs are running, as orders keep coming in.
       await waitFor(
         async () => {
           const [active] = await sql<{ n: number }[]>`
@@ -388,6 +388,7 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
       workers[0]!.signal('SIGKILL');
       expect(await workers[0]!.exited).toBe(-1);
       const sentBefore = (await notificationsFor(emails)).reduce((sum, r) => sum + r.sent, 0);
+      await placing;
 
       await waitFor(
         async () => {
@@ -405,7 +406,7 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
         'the mails at the SMTP server',
       );
       console.info(
-        `scale-out: worker killed with ${emails.length - sentBefore} of ${emails.length} mails pending; all delivered by the other worker`,
+        `scale-out: worker killed with ${emails.length - sentBefore} of ${emails.length} order mails not yet sent; all delivered, each order handled once`,
       );
       startWorker(0);
       await workerReady(workers[0]!);
@@ -435,11 +436,14 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
               else failures.push(`${what}: ${answer.status} ${JSON.stringify(answer.json)}`);
             }
           } catch (error) {
-            failures.push(`network: ${(error as Error).message}`);
+            const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+            failures.push(
+              `network: ${(error as Error).message} (${cause?.code ?? cause?.message ?? 'no cause'})`,
+            );
           }
         }
       };
-      const load = Promise.all(Array.from({ length: 4 }, (_, c) => loadClient(c)));
+      const load = Promise.all(Array.from({ length: 3 }, (_, c) => loadClient(c)));
       const started = performance.now();
       for (let i = 0; i < SERVERS; i += 1) {
         const before = ok;

@@ -232,6 +232,9 @@ http {
   upstream bazaar {
 ${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
   }
+  # One request per client connection: a reload (taking a server out) closes idle keep-alive
+  # connections, and a client racing that close would see an error no server caused.
+  keepalive_timeout 0;
   server {
     listen 127.0.0.1:${port};
     location = /nginx-health { return 200 "${servers.filter((s) => s.endsWith(' down')).length}\\n"; }
@@ -244,6 +247,8 @@ ${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_connect_timeout 2s;
       proxy_read_timeout 30s;
+      # Buffer in memory only: the temporary directory belongs to the test, not nginx' worker user.
+      proxy_max_temp_file_size 0;
       proxy_next_upstream error timeout http_502 http_503 http_504;
       proxy_next_upstream_tries 3;
     }
