@@ -37,7 +37,7 @@ export async function runBench(names: string[], settings: BenchSettings = loadSe
         name: options.name ?? 'bazaar',
       }),
     fixtures: (bazaar: RunningBazaar) => {
-      fixtures ??= prepareFixtures(bazaar.url, 20, 40);
+      fixtures ??= prepareFixtures(bazaar.url, settings.customers, settings.stockedVariants);
       return fixtures;
     },
   };

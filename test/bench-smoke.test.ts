@@ -28,6 +28,8 @@ describe('benchmark harness', () => {
       BENCH_WARMUP: '0',
       BENCH_DURATION: '1',
       BENCH_CONNECTIONS: '2',
+      BENCH_CUSTOMERS: '1',
+      BENCH_STOCKED_VARIANTS: '1',
       BENCH_RESULTS_DIR: dir,
     });
     await runBench(['product-detail'], settings);

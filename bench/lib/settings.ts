@@ -24,6 +24,9 @@ export interface BenchSettings {
   connections: number;
   checkoutClients: number;
   idleConnections: number;
+  /** Customers registered for authenticated scenarios, and variants whose stock is raised for orders. */
+  customers: number;
+  stockedVariants: number;
   /** Recreate the benchmark database at the start of a run (default on). */
   freshDatabase: boolean;
   /** Directory for `--cpu-prof` profiles of the Bazaar server; unset = no profiling. */
@@ -44,6 +47,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     connections: number(env, 'BENCH_CONNECTIONS', 50),
     checkoutClients: number(env, 'BENCH_CHECKOUT_CLIENTS', 10),
     idleConnections: number(env, 'BENCH_IDLE_CONNECTIONS', 10_000),
+    customers: Math.max(1, number(env, 'BENCH_CUSTOMERS', 20)),
+    stockedVariants: Math.max(1, number(env, 'BENCH_STOCKED_VARIANTS', 40)),
     freshDatabase: env.BENCH_FRESH_DB !== '0',
     profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : undefined,
     resultsDir: env.BENCH_RESULTS_DIR ? path.resolve(env.BENCH_RESULTS_DIR) : resultsDir,
