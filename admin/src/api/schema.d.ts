@@ -1544,12 +1544,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Profile fields the signed-in user may change.
+         * @example {
+         *       "name": "Ada Lovelace",
+         *       "email": "ada@example.com"
+         *     }
+         */
         UpdateMeInput: {
             /** @example Ada Lovelace */
             name?: string;
             /** Format: email */
             email?: string;
         };
+        /**
+         * @description A user’s preferences: locale, time zone, currency and marketing e-mails.
+         * @example {
+         *       "locale": "en-GB",
+         *       "timezone": "Europe/Berlin",
+         *       "currency": "EUR",
+         *       "marketing_emails": true
+         *     }
+         */
         PreferencesInput: {
             /** @example en-GB */
             locale: string;
@@ -1563,6 +1579,14 @@ export interface components {
             /** @description Opt-in to non-transactional e-mail. */
             marketing_emails: boolean;
         };
+        /**
+         * @description User fields an administrator may change, such as the role.
+         * @example {
+         *       "name": "Ada Lovelace",
+         *       "role": "admin",
+         *       "status": "active"
+         *     }
+         */
         AdminUpdateUserInput: {
             /** @example Ada Lovelace */
             name?: string;
@@ -1571,6 +1595,18 @@ export interface components {
             /** @enum {string} */
             status?: "active" | "deactivated";
         };
+        /**
+         * @description Where to ship an order.
+         * @example {
+         *       "name": "Ada Lovelace",
+         *       "line1": "Marktstraße 1",
+         *       "line2": "3rd floor",
+         *       "city": "Berlin",
+         *       "region": "Berlin",
+         *       "postal_code": "10115",
+         *       "country": "DE"
+         *     }
+         */
         NewShippingAddressInput: {
             /** @example Ada Lovelace */
             name: string;
@@ -1588,6 +1624,27 @@ export interface components {
              */
             country: string;
         };
+        /**
+         * @description A checkout: the lines to buy, the contact e-mail and the shipping address.
+         * @example {
+         *       "items": [
+         *         {
+         *           "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "quantity": 2
+         *         }
+         *       ],
+         *       "email": "ada@example.com",
+         *       "shipping_address": {
+         *         "name": "Ada Lovelace",
+         *         "line1": "Marktstraße 1",
+         *         "line2": "3rd floor",
+         *         "city": "Berlin",
+         *         "region": "Berlin",
+         *         "postal_code": "10115",
+         *         "country": "DE"
+         *       }
+         *     }
+         */
         CreateOrderRequestInput: {
             /** @description What to buy. Two lines of the same variant are added together. */
             items: {
@@ -1607,6 +1664,14 @@ export interface components {
             email: string;
             shipping_address: components["schemas"]["NewShippingAddressInput"];
         };
+        /**
+         * @description The carrier and tracking number of a shipment.
+         * @example {
+         *       "tracking_number": "1Z999AA10123456784",
+         *       "carrier": "UPS",
+         *       "note": "Left with the neighbour."
+         *     }
+         */
         ShipOrderRequestInput: {
             /** @example 1Z999AA10123456784 */
             tracking_number: string;
@@ -1615,7 +1680,19 @@ export interface components {
             /** @description Kept in the status history. */
             note?: string;
         };
-        /** @description The complete table. An order ships at the rate of its destination country in its currency, else the `*` rate of its currency; with neither, the shop does not ship there. */
+        /**
+         * @description The complete table. An order ships at the rate of its destination country in its currency, else the `*` rate of its currency; with neither, the shop does not ship there.
+         * @example {
+         *       "rates": [
+         *         {
+         *           "country": "DE",
+         *           "currency": "USD",
+         *           "amount": 1999,
+         *           "free_over": 1
+         *         }
+         *       ]
+         *     }
+         */
         ShippingRatesRequestInput: {
             rates: {
                 /**
@@ -1637,7 +1714,17 @@ export interface components {
                 free_over: number | null;
             }[];
         };
-        /** @description The complete table; it must contain the `*` rate, which applies to every other country. */
+        /**
+         * @description The complete table; it must contain the `*` rate, which applies to every other country.
+         * @example {
+         *       "rates": [
+         *         {
+         *           "country": "DE",
+         *           "rate_basis_points": 1900
+         *         }
+         *       ]
+         *     }
+         */
         TaxRatesRequestInput: {
             rates: {
                 /**
@@ -1653,6 +1740,14 @@ export interface components {
                 rate_basis_points: number;
             }[];
         };
+        /**
+         * @description A new account: e-mail, password and optional name.
+         * @example {
+         *       "email": "ada@example.com",
+         *       "password": "correct horse battery staple",
+         *       "name": "Ada Lovelace"
+         *     }
+         */
         RegisterRequestInput: {
             /**
              * Format: email
@@ -1667,6 +1762,13 @@ export interface components {
             /** @example Ada Lovelace */
             name: string;
         };
+        /**
+         * @description E-mail and password of an existing account.
+         * @example {
+         *       "email": "ada@example.com",
+         *       "password": "correct horse battery staple"
+         *     }
+         */
         LoginRequestInput: {
             /**
              * Format: email
@@ -1679,6 +1781,13 @@ export interface components {
              */
             password: string;
         };
+        /**
+         * @description The second step of a sign-in: the challenge id and a TOTP or recovery code.
+         * @example {
+         *       "challenge_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "code": "492039"
+         *     }
+         */
         LoginMfaRequestInput: {
             /**
              * Format: uuid
@@ -1691,14 +1800,33 @@ export interface components {
              */
             code: string;
         };
+        /**
+         * @description A refresh token to exchange for a new token pair (the old one stops working).
+         * @example {
+         *       "refresh_token": "q7Xw2fM9cL4tRzK8vN3bH6jY1pD5sG0a"
+         *     }
+         */
         RefreshRequestInput: {
             /** @description The latest refresh token of the session; it is used up by this call. */
             refresh_token: string;
         };
+        /**
+         * @description A token to inspect.
+         * @example {
+         *       "token": "string"
+         *     }
+         */
         IntrospectionRequestInput: {
             /** @description An access token. */
             token: string;
         };
+        /**
+         * @description The current password and the new one.
+         * @example {
+         *       "current_password": "correct horse battery staple",
+         *       "new_password": "correct horse battery staple"
+         *     }
+         */
         ChangePasswordRequestInput: {
             /**
              * @description The account’s current password.
@@ -1711,6 +1839,12 @@ export interface components {
              */
             new_password: string;
         };
+        /**
+         * @description The e-mail address to send a reset link to.
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
         ForgotPasswordRequestInput: {
             /**
              * Format: email
@@ -1718,6 +1852,13 @@ export interface components {
              */
             email: string;
         };
+        /**
+         * @description The token from the reset e-mail and the new password.
+         * @example {
+         *       "token": "q7Xw2fM9cL4tRzK8vN3bH6jY1pD5sG0a",
+         *       "new_password": "correct horse battery staple"
+         *     }
+         */
         ResetPasswordRequestInput: {
             /** @description The token from the reset link. */
             token: string;
@@ -1727,10 +1868,22 @@ export interface components {
              */
             new_password: string;
         };
+        /**
+         * @description The token from the verification e-mail.
+         * @example {
+         *       "token": "q7Xw2fM9cL4tRzK8vN3bH6jY1pD5sG0a"
+         *     }
+         */
         VerifyEmailRequestInput: {
             /** @description The token from the verification link. */
             token: string;
         };
+        /**
+         * @description A code from the authenticator app, proving the enrolment worked.
+         * @example {
+         *       "code": "492039"
+         *     }
+         */
         TotpConfirmRequestInput: {
             /**
              * @description The current 6-digit code.
@@ -1738,6 +1891,13 @@ export interface components {
              */
             code: string;
         };
+        /**
+         * @description The password and a current code, to turn two-factor off.
+         * @example {
+         *       "password": "correct horse battery staple",
+         *       "code": "492039"
+         *     }
+         */
         TotpDisableRequestInput: {
             /**
              * @description The account’s current password.
@@ -1750,6 +1910,12 @@ export interface components {
              */
             code?: string;
         };
+        /**
+         * @description The account password, re-entered to confirm a sensitive action.
+         * @example {
+         *       "password": "correct horse battery staple"
+         *     }
+         */
         PasswordConfirmationInput: {
             /**
              * @description The account’s current password.
@@ -1757,6 +1923,16 @@ export interface components {
              */
             password: string;
         };
+        /**
+         * @description An API client to create: a name and the permissions its tokens carry.
+         * @example {
+         *       "name": "Warehouse sync",
+         *       "permissions": [
+         *         "products:read",
+         *         "inventory:write"
+         *       ]
+         *     }
+         */
         CreateApiClientRequestInput: {
             /** @example Warehouse sync */
             name: string;
@@ -1769,6 +1945,16 @@ export interface components {
              */
             permissions: ("users:read" | "users:write" | "audit:read" | "clients:read" | "clients:write" | "keys:rotate" | "products:read" | "products:write" | "inventory:read" | "inventory:write" | "orders:read" | "orders:write" | "payments:write" | "jobs:read" | "jobs:write" | "notifications:read" | "notifications:write")[];
         };
+        /**
+         * @description An OAuth 2.0 token request (client_credentials or refresh_token grant).
+         * @example {
+         *       "grant_type": "string",
+         *       "refresh_token": "string",
+         *       "client_id": "string",
+         *       "client_secret": "string",
+         *       "scope": "string"
+         *     }
+         */
         OAuthTokenRequestInput: {
             /** @description `refresh_token` or `client_credentials`. */
             grant_type?: string;
@@ -1781,6 +1967,13 @@ export interface components {
             /** @description Space-separated subset of the client’s permissions. */
             scope?: string;
         };
+        /**
+         * @description An amount of money in minor units with its ISO 4217 currency.
+         * @example {
+         *       "amount": 1999,
+         *       "currency": "USD"
+         *     }
+         */
         MoneyInput: {
             /**
              * Format: int64
@@ -1791,6 +1984,23 @@ export interface components {
             /** @example USD */
             currency: string;
         };
+        /**
+         * @description A variant to create: SKU, price, option values and initial stock.
+         * @example {
+         *       "sku": "OXF-SHIRT-BLU-M",
+         *       "title": "Oxford shirt",
+         *       "options": {
+         *         "size": "M",
+         *         "color": "Blue"
+         *       },
+         *       "price": {
+         *         "amount": 1999,
+         *         "currency": "USD"
+         *       },
+         *       "weight_grams": 1,
+         *       "initial_stock": 1
+         *     }
+         */
         NewVariantInput: {
             /**
              * @description Stock keeping unit, unique across the shop.
@@ -1819,6 +2029,38 @@ export interface components {
              */
             initial_stock?: number;
         };
+        /**
+         * @description A product to create, with its variants, categories and images.
+         * @example {
+         *       "title": "Oxford Shirt",
+         *       "handle": "oxford-shirt",
+         *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *       "status": "draft",
+         *       "category_ids": [],
+         *       "attributes": {
+         *         "material": "cotton",
+         *         "fit": "slim",
+         *         "organic": true
+         *       },
+         *       "images": [],
+         *       "variants": [
+         *         {
+         *           "sku": "OXF-SHIRT-BLU-M",
+         *           "title": "Oxford shirt",
+         *           "options": {
+         *             "size": "M",
+         *             "color": "Blue"
+         *           },
+         *           "price": {
+         *             "amount": 1999,
+         *             "currency": "USD"
+         *           },
+         *           "weight_grams": 1,
+         *           "initial_stock": 1
+         *         }
+         *       ]
+         *     }
+         */
         CreateProductInput: {
             /** @example Oxford Shirt */
             title: string;
@@ -1852,7 +2094,26 @@ export interface components {
             images: string[];
             variants: components["schemas"]["NewVariantInput"][];
         };
-        /** @description Fields to change; lists and attributes are replaced as a whole. */
+        /**
+         * @description Fields to change; lists and attributes are replaced as a whole.
+         * @example {
+         *       "title": "Oxford shirt",
+         *       "handle": "oxford-shirt",
+         *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *       "status": "draft",
+         *       "category_ids": [
+         *         "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10"
+         *       ],
+         *       "attributes": {
+         *         "material": "cotton",
+         *         "fit": "slim",
+         *         "organic": true
+         *       },
+         *       "images": [
+         *         "https://cdn.example.com/oxford-shirt.jpg"
+         *       ]
+         *     }
+         */
         UpdateProductInput: {
             title?: string;
             /**
@@ -1877,7 +2138,22 @@ export interface components {
             };
             images?: string[];
         };
-        /** @description Fields to change. A price change is audited. */
+        /**
+         * @description Fields to change. A price change is audited.
+         * @example {
+         *       "sku": "OXF-SHIRT-BLU-M",
+         *       "title": "Oxford shirt",
+         *       "options": {
+         *         "size": "M",
+         *         "color": "Blue"
+         *       },
+         *       "price": {
+         *         "amount": 1999,
+         *         "currency": "USD"
+         *       },
+         *       "weight_grams": 1
+         *     }
+         */
         UpdateVariantInput: {
             /**
              * @description Stock keeping unit, unique across the shop.
@@ -1898,6 +2174,16 @@ export interface components {
             price?: components["schemas"]["MoneyInput"];
             weight_grams?: number | null;
         };
+        /**
+         * @description A category to create; give a parent to nest it.
+         * @example {
+         *       "name": "Shirts",
+         *       "handle": "oxford-shirt",
+         *       "parent_id": null,
+         *       "description": null,
+         *       "position": 0
+         *     }
+         */
         CreateCategoryInput: {
             /** @example Shirts */
             name: string;
@@ -1920,6 +2206,16 @@ export interface components {
              */
             position: number;
         };
+        /**
+         * @description Category fields to change; omitted fields stay as they are.
+         * @example {
+         *       "name": "Ada Lovelace",
+         *       "handle": "oxford-shirt",
+         *       "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *       "position": 1
+         *     }
+         */
         UpdateCategoryInput: {
             name?: string;
             /**
@@ -1933,11 +2229,26 @@ export interface components {
             /** Format: int64 */
             position?: number;
         };
+        /**
+         * @description A catalog import as JSON rows, applied all-or-nothing (CSV is accepted as text/csv).
+         * @example {
+         *       "products": [
+         *         {}
+         *       ]
+         *     }
+         */
         ImportProductsInput: {
             products: {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * @description A change to a variant’s stock with the reason for it.
+         * @example {
+         *       "delta": -3,
+         *       "reason": "damaged in transit"
+         *     }
+         */
         StockAdjustmentInput: {
             /**
              * Format: int64
@@ -1951,6 +2262,14 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * @description An operator’s version of an e-mail template (subject, text and HTML).
+         * @example {
+         *       "subject": "Your order {{order_number}} is on its way",
+         *       "text": "string",
+         *       "html": "string"
+         *     }
+         */
         EmailTemplateOverrideInput: {
             /**
              * @description Subject line, with `{{variable}}` placeholders.
@@ -1962,7 +2281,14 @@ export interface components {
             /** @description HTML body (inside Bazaar’s mail layout), with `{{variable}}` placeholders; their values are HTML-escaped. */
             html: string;
         };
-        /** @description Unsaved parts to preview; omitted ones are the current. */
+        /**
+         * @description Unsaved parts to preview; omitted ones are the current.
+         * @example {
+         *       "subject": "Your order {{order_number}} is on its way",
+         *       "text": "string",
+         *       "html": "string"
+         *     }
+         */
         EmailTemplatePreviewRequestInput: {
             /**
              * @description Subject line, with `{{variable}}` placeholders.
@@ -1974,13 +2300,34 @@ export interface components {
             /** @description HTML body (inside Bazaar’s mail layout), with `{{variable}}` placeholders; their values are HTML-escaped. */
             html?: string;
         };
-        /** @description Every error answer, whatever the status. */
+        /**
+         * @description Every error answer, whatever the status.
+         * @example {
+         *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+         *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+         *       "error": {
+         *         "code": "VALIDATION_ERROR",
+         *         "message": "string",
+         *         "details": [
+         *           {
+         *             "field": "string",
+         *             "message": "string"
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
         ErrorEnvelope: {
             /**
              * @description Echo of the X-Request-Id header.
              * @example 0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e
              */
             request_id: string;
+            /**
+             * @description The OpenTelemetry trace of this request, when the server exports traces.
+             * @example 4bf92f3577b34da6a3ce929d0e0e4736
+             */
+            trace_id?: string;
             error: {
                 /** @enum {string} */
                 code: "VALIDATION_ERROR" | "AUTH_FAILED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "OUT_OF_STOCK" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_MISMATCH" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMIT" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
@@ -1993,6 +2340,15 @@ export interface components {
                 };
             };
         };
+        /**
+         * @description Where this page sits: page, page size and totals.
+         * @example {
+         *       "page": 1,
+         *       "per_page": 20,
+         *       "total": 5257,
+         *       "total_pages": 3
+         *     }
+         */
         PaginationMeta: {
             /** Format: int64 */
             page: number;
@@ -2003,12 +2359,37 @@ export interface components {
             /** Format: int64 */
             total_pages: number;
         };
+        /**
+         * @description Links to the neighbouring pages of a list.
+         * @example {
+         *       "first": "string",
+         *       "prev": "string",
+         *       "next": "string",
+         *       "last": "string"
+         *     }
+         */
         PaginationLinks: {
             first: string;
             prev: string | null;
             next: string | null;
             last: string;
         };
+        /**
+         * @description One sensitive action: who did what to which record, when, with the change.
+         * @example {
+         *       "id": 1,
+         *       "occurred_at": "2026-11-21T09:30:00.000Z",
+         *       "actor_type": "user",
+         *       "actor_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "action": "string",
+         *       "target_type": "string",
+         *       "target_id": "string",
+         *       "request_id": "string",
+         *       "ip": "string",
+         *       "diff": {},
+         *       "metadata": {}
+         *     }
+         */
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -2032,6 +2413,17 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * @description One background queue: jobs queued, active, retrying, failed and dead-lettered.
+         * @example {
+         *       "queue": "mail.send",
+         *       "queued": 1,
+         *       "active": 1,
+         *       "retrying": 1,
+         *       "failed": 1,
+         *       "dead_letters": 1
+         *     }
+         */
         JobQueueStats: {
             /**
              * @description A handler queue: `<event type>.<handler>` or a job name.
@@ -2064,6 +2456,17 @@ export interface components {
              */
             dead_letters: number;
         };
+        /**
+         * @description A job that failed every retry, with its payload and last error; it can be replayed.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "queue": "mail.send",
+         *       "data": {},
+         *       "error": "string",
+         *       "failed_at": "2026-11-21T09:30:00.000Z",
+         *       "retry_count": 1
+         *     }
+         */
         DeadLetter: {
             /** Format: uuid */
             id: string;
@@ -2084,6 +2487,19 @@ export interface components {
              */
             retry_count: number;
         };
+        /**
+         * @description Orders and revenue of one day (UTC).
+         * @example {
+         *       "date": "2026-11-21",
+         *       "orders": 1,
+         *       "revenue": [
+         *         {
+         *           "currency": "USD",
+         *           "amount": 1999
+         *         }
+         *       ]
+         *     }
+         */
         SalesDay: {
             /**
              * Format: date
@@ -2109,6 +2525,53 @@ export interface components {
                 amount: number;
             }[];
         };
+        /**
+         * @description The numbers an operator checks each morning: sales, sign-ups, failed payments, low stock and dead letters.
+         * @example {
+         *       "today": {
+         *         "date": "2026-11-21",
+         *         "orders": 1,
+         *         "revenue": [
+         *           {
+         *             "currency": "USD",
+         *             "amount": 1999
+         *           }
+         *         ]
+         *       },
+         *       "days": [
+         *         {
+         *           "date": "2026-11-21",
+         *           "orders": 1,
+         *           "revenue": [
+         *             {
+         *               "currency": "USD",
+         *               "amount": 1999
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "signups": {
+         *         "today": 1,
+         *         "last_30_days": 1
+         *       },
+         *       "failed_payments": {
+         *         "today": 1,
+         *         "last_30_days": 1
+         *       },
+         *       "low_stock": {
+         *         "total": 5257,
+         *         "variants": [
+         *           {
+         *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *             "sku": "OXF-SHIRT-BLU-M",
+         *             "available": 1,
+         *             "threshold": 1
+         *           }
+         *         ]
+         *       },
+         *       "dead_letters": 1
+         *     }
+         */
         ShopOverview: {
             today: components["schemas"]["SalesDay"];
             /** @description The last 30 UTC days, oldest first, today last. */
@@ -2150,7 +2613,19 @@ export interface components {
              */
             dead_letters: number;
         };
-        /** @description A user account as clients see it (never secrets). */
+        /**
+         * @description A user account as clients see it (never secrets).
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "email": "ada@example.com",
+         *       "name": "Ada Lovelace",
+         *       "role": "admin",
+         *       "status": "active",
+         *       "email_verified": true,
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "updated_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         User: {
             /** Format: uuid */
             id: string;
@@ -2167,6 +2642,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description A user’s preferences: locale, time zone, currency and marketing e-mails.
+         * @example {
+         *       "locale": "en-GB",
+         *       "timezone": "Europe/Berlin",
+         *       "currency": "EUR",
+         *       "marketing_emails": true
+         *     }
+         */
         Preferences: {
             /** @example en-GB */
             locale: string;
@@ -2180,7 +2664,13 @@ export interface components {
             /** @description Opt-in to non-transactional e-mail. */
             marketing_emails: boolean;
         };
-        /** @description An amount in minor units (cents) of its currency: 1999 USD = 19.99 USD. */
+        /**
+         * @description An amount in minor units (cents) of its currency: 1999 USD = 19.99 USD.
+         * @example {
+         *       "amount": 1999,
+         *       "currency": "USD"
+         *     }
+         */
         OrderMoney: {
             /** Format: int64 */
             amount: number;
@@ -2190,6 +2680,18 @@ export interface components {
              */
             currency: string;
         };
+        /**
+         * @description The address an order ships to.
+         * @example {
+         *       "name": "Ada Lovelace",
+         *       "line1": "Marktstraße 1",
+         *       "line2": "3rd floor",
+         *       "city": "Berlin",
+         *       "region": "Berlin",
+         *       "postal_code": "10115",
+         *       "country": "DE"
+         *     }
+         */
         ShippingAddress: {
             name: string;
             line1: string;
@@ -2199,7 +2701,24 @@ export interface components {
             postal_code: string;
             country: string;
         };
-        /** @description A line with the price it was bought at. */
+        /**
+         * @description A line with the price it was bought at.
+         * @example {
+         *       "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "sku": "OXF-SHIRT-BLU-M",
+         *       "title": "Oxford shirt",
+         *       "options": {},
+         *       "quantity": 2,
+         *       "unit_price": {
+         *         "amount": 1999,
+         *         "currency": "USD"
+         *       },
+         *       "line_total": {
+         *         "amount": 1999,
+         *         "currency": "USD"
+         *       }
+         *     }
+         */
         OrderItem: {
             /** Format: uuid */
             variant_id: string;
@@ -2214,6 +2733,16 @@ export interface components {
             unit_price: components["schemas"]["OrderMoney"];
             line_total: components["schemas"]["OrderMoney"];
         };
+        /**
+         * @description One step in an order’s history: from which status to which, when, by whom and why.
+         * @example {
+         *       "from": "pending_payment",
+         *       "to": "pending_payment",
+         *       "at": "2026-11-21T09:30:00.000Z",
+         *       "actor_type": "customer",
+         *       "note": "Left with the neighbour."
+         *     }
+         */
         OrderStatusChange: {
             /** @description null for the order’s creation. */
             from: ("pending_payment" | "paid" | "fulfilled" | "shipped" | "delivered" | "cancelled" | "refunded" | "partially_refunded") | null;
@@ -2228,6 +2757,57 @@ export interface components {
             actor_type: "customer" | "admin" | "client" | "system";
             note: string | null;
         };
+        /**
+         * @description An order with its lines, totals, payment state and current status.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "number": "BZ-100042",
+         *       "status": "pending_payment",
+         *       "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "email": "ada@example.com",
+         *       "items": [
+         *         {
+         *           "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "sku": "OXF-SHIRT-BLU-M",
+         *           "title": "Oxford shirt",
+         *           "options": {},
+         *           "quantity": 2,
+         *           "unit_price": {
+         *             "amount": 1999,
+         *             "currency": "USD"
+         *           },
+         *           "line_total": {
+         *             "amount": 1999,
+         *             "currency": "USD"
+         *           }
+         *         }
+         *       ],
+         *       "totals": {
+         *         "subtotal": 3998,
+         *         "shipping": 499,
+         *         "tax": 760,
+         *         "total": 5257,
+         *         "refunded": 1,
+         *         "currency": "USD"
+         *       },
+         *       "shipping_address": {
+         *         "name": "Ada Lovelace",
+         *         "line1": "Marktstraße 1",
+         *         "line2": "3rd floor",
+         *         "city": "Berlin",
+         *         "region": "Berlin",
+         *         "postal_code": "10115",
+         *         "country": "DE"
+         *       },
+         *       "tracking_number": "00340434161234567890",
+         *       "carrier": "DHL",
+         *       "hold_expires_at": "2026-11-21T09:30:00.000Z",
+         *       "paid_at": "2026-11-21T09:30:00.000Z",
+         *       "cancelled_at": "2026-11-21T09:30:00.000Z",
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "updated_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Order: {
             /** Format: uuid */
             id: string;
@@ -2278,7 +2858,66 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description An order with every status change, oldest first. */
+        /**
+         * @description An order with every status change, oldest first.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "number": "BZ-100042",
+         *       "status": "pending_payment",
+         *       "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "email": "ada@example.com",
+         *       "items": [
+         *         {
+         *           "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "sku": "OXF-SHIRT-BLU-M",
+         *           "title": "Oxford shirt",
+         *           "options": {},
+         *           "quantity": 2,
+         *           "unit_price": {
+         *             "amount": 1999,
+         *             "currency": "USD"
+         *           },
+         *           "line_total": {
+         *             "amount": 1999,
+         *             "currency": "USD"
+         *           }
+         *         }
+         *       ],
+         *       "totals": {
+         *         "subtotal": 3998,
+         *         "shipping": 499,
+         *         "tax": 760,
+         *         "total": 5257,
+         *         "refunded": 1,
+         *         "currency": "USD"
+         *       },
+         *       "shipping_address": {
+         *         "name": "Ada Lovelace",
+         *         "line1": "Marktstraße 1",
+         *         "line2": "3rd floor",
+         *         "city": "Berlin",
+         *         "region": "Berlin",
+         *         "postal_code": "10115",
+         *         "country": "DE"
+         *       },
+         *       "tracking_number": "00340434161234567890",
+         *       "carrier": "DHL",
+         *       "hold_expires_at": "2026-11-21T09:30:00.000Z",
+         *       "paid_at": "2026-11-21T09:30:00.000Z",
+         *       "cancelled_at": "2026-11-21T09:30:00.000Z",
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "updated_at": "2026-11-21T09:30:00.000Z",
+         *       "status_history": [
+         *         {
+         *           "from": "pending_payment",
+         *           "to": "pending_payment",
+         *           "at": "2026-11-21T09:30:00.000Z",
+         *           "actor_type": "customer",
+         *           "note": "Left with the neighbour."
+         *         }
+         *       ]
+         *     }
+         */
         OrderDetail: {
             /** Format: uuid */
             id: string;
@@ -2330,6 +2969,15 @@ export interface components {
             updated_at: string;
             status_history: components["schemas"]["OrderStatusChange"][];
         };
+        /**
+         * @description The shipping price for a country, with an optional free-shipping threshold.
+         * @example {
+         *       "country": "DE",
+         *       "currency": "USD",
+         *       "amount": 1999,
+         *       "free_over": 1
+         *     }
+         */
         ShippingRate: {
             country: string;
             /**
@@ -2341,11 +2989,31 @@ export interface components {
             amount: number;
             free_over: number | null;
         };
+        /**
+         * @description A tax rate applied to orders shipping to a country.
+         * @example {
+         *       "country": "DE",
+         *       "rate_basis_points": 1
+         *     }
+         */
         TaxRate: {
             country: string;
             /** Format: int64 */
             rate_basis_points: number;
         };
+        /**
+         * @description A payment attempt: its status and, when needed, the next action for the customer.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "status": "requires_confirmation",
+         *       "amount": 1999,
+         *       "currency": "USD",
+         *       "gateway": "test",
+         *       "gateway_reference": "string",
+         *       "client_secret": "string"
+         *     }
+         */
         PaymentCreated: {
             /** Format: uuid */
             id: string;
@@ -2377,6 +3045,19 @@ export interface components {
             /** @description Hand this to the storefront: it confirms the payment with the gateway (Stripe.js, or POST /test-gateway/v1/payment_intents/{gateway_reference}/confirm). Returned once; Bazaar does not store it. */
             client_secret: string;
         };
+        /**
+         * @description A refund of some or all of a payment.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "payment_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "status": "pending",
+         *       "amount": 1999,
+         *       "currency": "USD",
+         *       "reason": "Stock count correction",
+         *       "created_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Refund: {
             /** Format: uuid */
             id: string;
@@ -2400,6 +3081,35 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description A payment of an order through a gateway, with its refunds.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "status": "requires_confirmation",
+         *       "amount": 1999,
+         *       "amount_refunded": 1,
+         *       "currency": "USD",
+         *       "gateway": "test",
+         *       "gateway_reference": "string",
+         *       "failure_reason": "string",
+         *       "auto_refund_reason": "duplicate_payment",
+         *       "refunds": [
+         *         {
+         *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "payment_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "status": "pending",
+         *           "amount": 1999,
+         *           "currency": "USD",
+         *           "reason": "Stock count correction",
+         *           "created_at": "2026-11-21T09:30:00.000Z"
+         *         }
+         *       ],
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "updated_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Payment: {
             /** Format: uuid */
             id: string;
@@ -2437,7 +3147,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description OAuth 2.0 token fields. */
+        /**
+         * @description OAuth 2.0 token fields.
+         * @example {
+         *       "access_token": "string",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900,
+         *       "refresh_token": "string"
+         *     }
+         */
         TokenPair: {
             /** @description RS256 JWT for the Authorization: Bearer header. */
             access_token: string;
@@ -2452,7 +3170,14 @@ export interface components {
             /** @description Opaque, single use: each refresh returns the next one. */
             refresh_token: string;
         };
-        /** @description The password was right; a second factor is needed. */
+        /**
+         * @description The password was right; a second factor is needed.
+         * @example {
+         *       "mfa_required": true,
+         *       "challenge_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "expires_in": 1
+         *     }
+         */
         MfaChallenge: {
             /** @constant */
             mfa_required: true;
@@ -2464,6 +3189,25 @@ export interface components {
              */
             expires_in: number;
         };
+        /**
+         * @description The created account and its first token pair.
+         * @example {
+         *       "access_token": "string",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900,
+         *       "refresh_token": "string",
+         *       "user": {
+         *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *         "email": "ada@example.com",
+         *         "name": "Ada Lovelace",
+         *         "role": "admin",
+         *         "status": "active",
+         *         "email_verified": true,
+         *         "created_at": "2026-11-21T09:30:00.000Z",
+         *         "updated_at": "2026-11-21T09:30:00.000Z"
+         *       }
+         *     }
+         */
         Registration: {
             /** @description RS256 JWT for the Authorization: Bearer header. */
             access_token: string;
@@ -2479,7 +3223,21 @@ export interface components {
             refresh_token: string;
             user: components["schemas"]["User"];
         };
-        /** @description Whether the token is usable now (signature, expiry, session, account), and whom it stands for. */
+        /**
+         * @description Whether the token is usable now (signature, expiry, session, account), and whom it stands for.
+         * @example {
+         *       "active": true,
+         *       "sub": "string",
+         *       "roles": [
+         *         "admin"
+         *       ],
+         *       "permissions": [
+         *         "profile:read"
+         *       ],
+         *       "exp": 1,
+         *       "client_id": "string"
+         *     }
+         */
         Introspection: {
             active: boolean;
             /** @description User id, or the client id of an API client. */
@@ -2493,7 +3251,24 @@ export interface components {
             exp?: number;
             client_id?: string;
         };
-        /** @description The signed-in user with effective roles and permissions. */
+        /**
+         * @description The signed-in user with effective roles and permissions.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "email": "ada@example.com",
+         *       "name": "Ada Lovelace",
+         *       "role": "admin",
+         *       "roles": [
+         *         "admin"
+         *       ],
+         *       "permissions": [
+         *         "profile:read"
+         *       ],
+         *       "email_verified": true,
+         *       "mfa_enabled": true,
+         *       "created_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Me: {
             /** Format: uuid */
             id: string;
@@ -2509,6 +3284,18 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description One signed-in device or client: when it started and was last used.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "last_used_at": "2026-11-21T09:30:00.000Z",
+         *       "expires_at": "2026-11-21T09:30:00.000Z",
+         *       "ip": "string",
+         *       "user_agent": "string",
+         *       "current": true
+         *     }
+         */
         Session: {
             /** Format: uuid */
             id: string;
@@ -2523,21 +3310,64 @@ export interface components {
             /** @description The session of the token making this request. */
             current: boolean;
         };
+        /**
+         * @description A TOTP secret and its otpauth:// URI to show as a QR code; confirm it with a code.
+         * @example {
+         *       "secret": "string",
+         *       "otpauth_uri": "string"
+         *     }
+         */
         TotpEnrollment: {
             /** @description Base32 secret, for typing into an app by hand. */
             secret: string;
             /** @description otpauth:// URI to show as a QR code. */
             otpauth_uri: string;
         };
+        /**
+         * @description Single-use recovery codes, shown once.
+         * @example {
+         *       "recovery_codes": [
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string",
+         *         "string"
+         *       ]
+         *     }
+         */
         RecoveryCodes: {
             /** @description Single-use codes for when the phone is lost. Shown only now. */
             recovery_codes: string[];
         };
-        /** @description The request was taken; any mail follows shortly. */
+        /**
+         * @description The request was taken; any mail follows shortly.
+         * @example {
+         *       "accepted": true
+         *     }
+         */
         Accepted: {
             /** @constant */
             accepted: true;
         };
+        /**
+         * @description An OAuth 2.0 client for server-to-server access (client_credentials).
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "client_id": "string",
+         *       "name": "Ada Lovelace",
+         *       "permissions": [
+         *         "profile:read"
+         *       ],
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "last_used_at": "2026-11-21T09:30:00.000Z",
+         *       "revoked_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         ApiClient: {
             /** Format: uuid */
             id: string;
@@ -2549,6 +3379,21 @@ export interface components {
             last_used_at: string | null;
             revoked_at: string | null;
         };
+        /**
+         * @description A new API client with its secret, shown only this once.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "client_id": "string",
+         *       "name": "Ada Lovelace",
+         *       "permissions": [
+         *         "profile:read"
+         *       ],
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "last_used_at": "2026-11-21T09:30:00.000Z",
+         *       "revoked_at": "2026-11-21T09:30:00.000Z",
+         *       "client_secret": "string"
+         *     }
+         */
         CreatedApiClient: {
             /** Format: uuid */
             id: string;
@@ -2562,6 +3407,16 @@ export interface components {
             /** @description Shown only in this answer; store it safely. */
             client_secret: string;
         };
+        /**
+         * @description An OAuth 2.0 access token response (RFC 6749 §5.1).
+         * @example {
+         *       "access_token": "string",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900,
+         *       "refresh_token": "string",
+         *       "scope": "string"
+         *     }
+         */
         OAuthTokenResponse: {
             access_token: string;
             /** @constant */
@@ -2575,12 +3430,33 @@ export interface components {
             refresh_token?: string;
             scope?: string;
         };
-        /** @description RFC 6749 §5.2 error. */
+        /**
+         * @description RFC 6749 §5.2 error.
+         * @example {
+         *       "error": "invalid_request",
+         *       "error_description": "string"
+         *     }
+         */
         OAuthError: {
             /** @enum {string} */
             error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope";
             error_description: string;
         };
+        /**
+         * @description The public keys that verify Bazaar’s access tokens (RFC 7517).
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "RSA",
+         *           "kid": "string",
+         *           "alg": "RS256",
+         *           "use": "sig",
+         *           "n": "string",
+         *           "e": "string"
+         *         }
+         *       ]
+         *     }
+         */
         JsonWebKeySet: {
             keys: {
                 /** @constant */
@@ -2594,6 +3470,36 @@ export interface components {
                 e: string;
             }[];
         };
+        /**
+         * @description Discovery document: issuer, endpoints and supported algorithms.
+         * @example {
+         *       "issuer": "string",
+         *       "jwks_uri": "string",
+         *       "token_endpoint": "string",
+         *       "introspection_endpoint": "string",
+         *       "grant_types_supported": [
+         *         "string"
+         *       ],
+         *       "response_types_supported": [
+         *         "string"
+         *       ],
+         *       "token_endpoint_auth_methods_supported": [
+         *         "string"
+         *       ],
+         *       "id_token_signing_alg_values_supported": [
+         *         "string"
+         *       ],
+         *       "subject_types_supported": [
+         *         "string"
+         *       ],
+         *       "scopes_supported": [
+         *         "string"
+         *       ],
+         *       "claims_supported": [
+         *         "string"
+         *       ]
+         *     }
+         */
         OpenIdConfiguration: {
             issuer: string;
             jwks_uri: string;
@@ -2607,7 +3513,14 @@ export interface components {
             scopes_supported: string[];
             claims_supported: string[];
         };
-        /** @description An access token; the refresh token is in the cookie. */
+        /**
+         * @description An access token; the refresh token is in the cookie.
+         * @example {
+         *       "access_token": "string",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900
+         *     }
+         */
         BrowserAccessToken: {
             /** @description RS256 JWT for the Authorization: Bearer header. */
             access_token: string;
@@ -2620,12 +3533,36 @@ export interface components {
              */
             expires_in: number;
         };
+        /**
+         * @description A category a product belongs to, by id, name and slug.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "handle": "oxford-shirt",
+         *       "name": "Ada Lovelace"
+         *     }
+         */
         CategoryRef: {
             /** Format: uuid */
             id: string;
             handle: string;
             name: string;
         };
+        /**
+         * @description One purchasable version of a product (size, colour…) with its SKU, price and stock.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "sku": "OXF-SHIRT-BLU-M",
+         *       "title": "Oxford shirt",
+         *       "options": {},
+         *       "price": {
+         *         "amount": 1999,
+         *         "currency": "USD"
+         *       },
+         *       "weight_grams": 1,
+         *       "available": 1,
+         *       "archived_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Variant: {
             /** Format: uuid */
             id: string;
@@ -2653,6 +3590,44 @@ export interface components {
             /** @description Admin views only: when it was archived. */
             archived_at?: string | null;
         };
+        /**
+         * @description A product with its variants, categories and images, as storefronts see it.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "handle": "oxford-shirt",
+         *       "title": "Oxford shirt",
+         *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *       "status": "draft",
+         *       "images": [
+         *         "https://shop.example.com/products/oxford-shirt"
+         *       ],
+         *       "attributes": {},
+         *       "categories": [
+         *         {
+         *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "handle": "oxford-shirt",
+         *           "name": "Ada Lovelace"
+         *         }
+         *       ],
+         *       "variants": [
+         *         {
+         *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "sku": "OXF-SHIRT-BLU-M",
+         *           "title": "Oxford shirt",
+         *           "options": {},
+         *           "price": {
+         *             "amount": 1999,
+         *             "currency": "USD"
+         *           },
+         *           "weight_grams": 1,
+         *           "available": 1,
+         *           "archived_at": "2026-11-21T09:30:00.000Z"
+         *         }
+         *       ],
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "updated_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Product: {
             /** Format: uuid */
             id: string;
@@ -2672,6 +3647,38 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description A node of the category tree, with its children.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "handle": "oxford-shirt",
+         *       "name": "Ada Lovelace",
+         *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *       "position": 1,
+         *       "children": [
+         *         {
+         *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *           "handle": "oxford-shirt",
+         *           "name": "Ada Lovelace",
+         *           "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *           "position": 1,
+         *           "children": [
+         *             {
+         *               "id": {},
+         *               "parent_id": {},
+         *               "handle": {},
+         *               "name": {},
+         *               "description": {},
+         *               "position": {},
+         *               "children": {}
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         Category: {
             /** Format: uuid */
             id: string;
@@ -2683,13 +3690,32 @@ export interface components {
             position: number;
             children: components["schemas"]["Category"][];
         };
+        /**
+         * @description The outcome of a catalog import: counts, or a report per rejected row.
+         * @example {
+         *       "imported_products": 1,
+         *       "imported_variants": 1
+         *     }
+         */
         ImportResult: {
             /** Format: int64 */
             imported_products: number;
             /** Format: int64 */
             imported_variants: number;
         };
-        /** @description Stock of one variant. */
+        /**
+         * @description Stock of one variant.
+         * @example {
+         *       "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "sku": "TEE-BLK-M",
+         *       "on_hand": 1,
+         *       "reserved": 1,
+         *       "available": 1,
+         *       "low_stock_threshold": 1,
+         *       "low_stock": true,
+         *       "updated_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         StockLevel: {
             /** Format: uuid */
             variant_id: string;
@@ -2719,7 +3745,20 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description One change of a variant’s stock. */
+        /**
+         * @description One change of a variant’s stock.
+         * @example {
+         *       "id": 1,
+         *       "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "kind": "adjustment",
+         *       "on_hand_delta": 1,
+         *       "reserved_delta": 1,
+         *       "reason": "Stock count correction",
+         *       "reference": "string",
+         *       "actor_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "created_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         StockMovement: {
             /** Format: int64 */
             id: number;
@@ -2738,7 +3777,23 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        /** @description One e-mail Bazaar decided to send, and what became of it. */
+        /**
+         * @description One e-mail Bazaar decided to send, and what became of it.
+         * @example {
+         *       "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "recipient": "sam@example.com",
+         *       "template": "order-shipped",
+         *       "subject": "string",
+         *       "message_id": "<0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e@shop.example.com>",
+         *       "event_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "status": "queued",
+         *       "attempts": 1,
+         *       "last_error": "string",
+         *       "created_at": "2026-11-21T09:30:00.000Z",
+         *       "sent_at": "2026-11-21T09:30:00.000Z"
+         *     }
+         */
         Notification: {
             /** Format: uuid */
             id: string;
@@ -2775,7 +3830,31 @@ export interface components {
             created_at: string;
             sent_at: string | null;
         };
-        /** @description An e-mail template: what is sent now, and the built-in. */
+        /**
+         * @description An e-mail template: what is sent now, and the built-in.
+         * @example {
+         *       "name": "order-shipped",
+         *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+         *       "transactional": true,
+         *       "variables": [
+         *         {
+         *           "name": "order_number",
+         *           "sample": "BZ-100042"
+         *         }
+         *       ],
+         *       "subject": "Your order {{order_number}} is on its way",
+         *       "text": "string",
+         *       "html": "string",
+         *       "overridden": true,
+         *       "updated_at": "2026-11-21T09:30:00.000Z",
+         *       "updated_by": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+         *       "built_in": {
+         *         "subject": "Your order {{order_number}} is on its way",
+         *         "text": "string",
+         *         "html": "string"
+         *       }
+         *     }
+         */
         EmailTemplate: {
             /**
              * @description A template’s name.
@@ -2822,6 +3901,14 @@ export interface components {
                 html: string;
             };
         };
+        /**
+         * @description A template rendered with sample data, as a recipient would see it.
+         * @example {
+         *       "subject": "string",
+         *       "text": "string",
+         *       "html": "string"
+         *     }
+         */
         RenderedEmail: {
             subject: string;
             text: string;
@@ -2846,7 +3933,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "grant_type": "string",
+                 *       "refresh_token": "string",
+                 *       "client_id": "string",
+                 *       "client_secret": "string",
+                 *       "scope": "string"
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": components["schemas"]["OAuthTokenRequestInput"];
+                /**
+                 * @example {
+                 *       "grant_type": "string",
+                 *       "refresh_token": "string",
+                 *       "client_id": "string",
+                 *       "client_secret": "string",
+                 *       "scope": "string"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OAuthTokenRequestInput"];
             };
         };
@@ -2867,6 +3972,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "string",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 900,
+                     *       "refresh_token": "string",
+                     *       "scope": "string"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OAuthTokenResponse"];
                 };
             };
@@ -2886,6 +4000,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_request",
+                     *       "error_description": "string"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
@@ -2905,6 +4025,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_request",
+                     *       "error_description": "string"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
@@ -2924,6 +4050,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -2943,6 +4085,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -2962,6 +4120,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -2983,6 +4157,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3002,6 +4192,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3032,6 +4238,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "RSA",
+                     *           "kid": "string",
+                     *           "alg": "RS256",
+                     *           "use": "sig",
+                     *           "n": "string",
+                     *           "e": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["JsonWebKeySet"];
                 };
             };
@@ -3051,6 +4271,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3070,6 +4306,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3089,6 +4341,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3108,6 +4376,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3129,6 +4413,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3148,6 +4448,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3178,6 +4494,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "issuer": "string",
+                     *       "jwks_uri": "string",
+                     *       "token_endpoint": "string",
+                     *       "introspection_endpoint": "string",
+                     *       "grant_types_supported": [
+                     *         "string"
+                     *       ],
+                     *       "response_types_supported": [
+                     *         "string"
+                     *       ],
+                     *       "token_endpoint_auth_methods_supported": [
+                     *         "string"
+                     *       ],
+                     *       "id_token_signing_alg_values_supported": [
+                     *         "string"
+                     *       ],
+                     *       "subject_types_supported": [
+                     *         "string"
+                     *       ],
+                     *       "scopes_supported": [
+                     *         "string"
+                     *       ],
+                     *       "claims_supported": [
+                     *         "string"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpenIdConfiguration"];
                 };
             };
@@ -3197,6 +4542,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3216,6 +4577,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3235,6 +4612,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3254,6 +4647,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3275,6 +4684,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3294,6 +4719,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3308,6 +4749,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple",
+                 *       "name": "Ada Lovelace"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RegisterRequestInput"];
             };
         };
@@ -3328,6 +4776,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900,
+                     *         "refresh_token": "string",
+                     *         "user": {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "email": "ada@example.com",
+                     *           "name": "Ada Lovelace",
+                     *           "role": "admin",
+                     *           "status": "active",
+                     *           "email_verified": true,
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -3354,6 +4823,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3373,6 +4858,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3392,6 +4893,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3411,6 +4928,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3430,6 +4963,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3451,6 +5000,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3470,6 +5035,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3484,6 +5065,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequestInput"];
             };
         };
@@ -3504,6 +5091,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900,
+                     *         "refresh_token": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -3530,6 +5128,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3549,6 +5163,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3568,6 +5198,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3587,6 +5233,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3606,6 +5268,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3627,6 +5305,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3646,6 +5340,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3660,6 +5370,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "challenge_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                 *       "code": "492039"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginMfaRequestInput"];
             };
         };
@@ -3680,6 +5396,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900,
+                     *         "refresh_token": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -3706,6 +5433,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3725,6 +5468,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3744,6 +5503,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3763,6 +5538,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3782,6 +5573,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3803,6 +5610,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3822,6 +5645,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3836,6 +5675,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "q7Xw2fM9cL4tRzK8vN3bH6jY1pD5sG0a"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RefreshRequestInput"];
             };
         };
@@ -3856,6 +5700,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900,
+                     *         "refresh_token": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -3882,6 +5737,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3901,6 +5772,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3920,6 +5807,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3939,6 +5842,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3958,6 +5877,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3979,6 +5914,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -3998,6 +5949,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4045,6 +6012,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4064,6 +6047,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4083,6 +6082,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4102,6 +6117,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4121,6 +6152,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4140,6 +6187,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4161,6 +6224,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4180,6 +6259,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4227,6 +6322,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4246,6 +6357,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4265,6 +6392,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4284,6 +6427,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4303,6 +6462,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4322,6 +6497,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4343,6 +6534,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4362,6 +6569,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4376,6 +6599,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "string"
+                 *     }
+                 */
                 "application/json": components["schemas"]["IntrospectionRequestInput"];
             };
         };
@@ -4396,6 +6624,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "active": true,
+                     *         "sub": "string",
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "permissions": [
+                     *           "profile:read"
+                     *         ],
+                     *         "exp": 1,
+                     *         "client_id": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -4422,6 +6667,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4441,6 +6702,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4460,6 +6737,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4479,6 +6772,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4500,6 +6809,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4519,6 +6844,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4549,6 +6890,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "permissions": [
+                     *           "profile:read"
+                     *         ],
+                     *         "email_verified": true,
+                     *         "mfa_enabled": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -4575,6 +6936,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4594,6 +6971,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4613,6 +7006,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4632,6 +7041,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4651,6 +7076,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4670,6 +7111,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4691,6 +7148,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4710,6 +7183,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4740,6 +7229,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "last_used_at": "2026-11-21T09:30:00.000Z",
+                     *           "expires_at": "2026-11-21T09:30:00.000Z",
+                     *           "ip": "string",
+                     *           "user_agent": "string",
+                     *           "current": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -4766,6 +7271,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4785,6 +7306,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4804,6 +7341,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4823,6 +7376,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4842,6 +7411,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4861,6 +7446,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4882,6 +7483,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4901,6 +7518,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4950,6 +7583,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4969,6 +7618,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -4988,6 +7653,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5007,6 +7688,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5026,6 +7723,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5045,6 +7758,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5066,6 +7795,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5085,6 +7830,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5099,6 +7860,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery staple",
+                 *       "new_password": "correct horse battery staple"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ChangePasswordRequestInput"];
             };
         };
@@ -5136,6 +7903,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5155,6 +7938,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5174,6 +7973,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5193,6 +8008,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5212,6 +8043,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5231,6 +8078,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5252,6 +8115,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5271,6 +8150,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5285,6 +8180,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ForgotPasswordRequestInput"];
             };
         };
@@ -5305,6 +8205,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "accepted": true
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -5331,6 +8239,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5350,6 +8274,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5369,6 +8309,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5388,6 +8344,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5409,6 +8381,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5428,6 +8416,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5442,6 +8446,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "q7Xw2fM9cL4tRzK8vN3bH6jY1pD5sG0a",
+                 *       "new_password": "correct horse battery staple"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ResetPasswordRequestInput"];
             };
         };
@@ -5462,6 +8472,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "password_reset": true
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -5491,6 +8509,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5510,6 +8544,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5529,6 +8579,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5548,6 +8614,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5569,6 +8651,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5588,6 +8686,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5602,6 +8716,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "q7Xw2fM9cL4tRzK8vN3bH6jY1pD5sG0a"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VerifyEmailRequestInput"];
             };
         };
@@ -5622,6 +8741,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "email_verified": true
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -5651,6 +8778,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5670,6 +8813,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5689,6 +8848,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5708,6 +8883,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5729,6 +8920,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5748,6 +8955,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5778,6 +9001,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "accepted": true
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -5804,6 +9035,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5823,6 +9070,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5842,6 +9105,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5861,6 +9140,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5880,6 +9175,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5899,6 +9210,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5918,6 +9245,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5939,6 +9282,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5958,6 +9317,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -5975,6 +9350,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequestInput"];
             };
         };
@@ -5995,6 +9376,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -6021,6 +9412,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6040,6 +9447,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6059,6 +9482,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6078,6 +9517,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6097,6 +9552,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6116,6 +9587,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6137,6 +9624,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6156,6 +9659,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6173,6 +9692,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "challenge_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                 *       "code": "492039"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginMfaRequestInput"];
             };
         };
@@ -6193,6 +9718,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -6219,6 +9754,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6238,6 +9789,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6257,6 +9824,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6276,6 +9859,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6295,6 +9894,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6314,6 +9929,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6335,6 +9966,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6354,6 +10001,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6387,6 +10050,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "access_token": "string",
+                     *         "token_type": "Bearer",
+                     *         "expires_in": 900
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -6413,6 +10086,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6432,6 +10121,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6451,6 +10156,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6470,6 +10191,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6489,6 +10226,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6508,6 +10261,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6529,6 +10298,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6548,6 +10333,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6598,6 +10399,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6617,6 +10434,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6636,6 +10469,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6655,6 +10504,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6674,6 +10539,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6693,6 +10574,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6714,6 +10611,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6733,6 +10646,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6765,6 +10694,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "last_used_at": "2026-11-21T09:30:00.000Z",
+                     *           "expires_at": "2026-11-21T09:30:00.000Z",
+                     *           "ip": "string",
+                     *           "user_agent": "string",
+                     *           "current": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -6791,6 +10736,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6810,6 +10771,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6829,6 +10806,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6848,6 +10841,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6867,6 +10876,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6886,6 +10911,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6907,6 +10948,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6926,6 +10983,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -6956,6 +11029,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "secret": "string",
+                     *         "otpauth_uri": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -6982,6 +11064,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7001,6 +11099,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7020,6 +11134,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7039,6 +11169,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7058,6 +11204,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7077,6 +11239,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7096,6 +11274,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7117,6 +11311,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7136,6 +11346,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7150,6 +11376,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TotpConfirmRequestInput"];
             };
         };
@@ -7170,6 +11401,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "recovery_codes": [
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string"
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -7196,6 +11446,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7215,6 +11481,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7234,6 +11516,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7253,6 +11551,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7272,6 +11586,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7291,6 +11621,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7310,6 +11656,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7331,6 +11693,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7350,6 +11728,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7364,6 +11758,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery staple",
+                 *       "code": "492039"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TotpDisableRequestInput"];
             };
         };
@@ -7401,6 +11801,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7420,6 +11836,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7439,6 +11871,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7458,6 +11906,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7477,6 +11941,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7496,6 +11976,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7515,6 +12011,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7536,6 +12048,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7555,6 +12083,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7569,6 +12113,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PasswordConfirmationInput"];
             };
         };
@@ -7589,6 +12138,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "recovery_codes": [
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string",
+                     *           "string"
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -7615,6 +12183,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7634,6 +12218,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7653,6 +12253,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7672,6 +12288,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7691,6 +12323,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7710,6 +12358,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7729,6 +12393,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7750,6 +12430,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7769,6 +12465,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7804,6 +12516,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "client_id": "string",
+                     *           "name": "Ada Lovelace",
+                     *           "permissions": [
+                     *             "profile:read"
+                     *           ],
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "last_used_at": "2026-11-21T09:30:00.000Z",
+                     *           "revoked_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -7832,6 +12574,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7851,6 +12609,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7870,6 +12644,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7889,6 +12679,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7908,6 +12714,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7927,6 +12749,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7948,6 +12786,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7967,6 +12821,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -7984,6 +12854,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Warehouse sync",
+                 *       "permissions": [
+                 *         "products:read",
+                 *         "inventory:write"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateApiClientRequestInput"];
             };
         };
@@ -8004,6 +12883,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "client_id": "string",
+                     *         "name": "Ada Lovelace",
+                     *         "permissions": [
+                     *           "profile:read"
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "last_used_at": "2026-11-21T09:30:00.000Z",
+                     *         "revoked_at": "2026-11-21T09:30:00.000Z",
+                     *         "client_secret": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -8030,6 +12926,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8049,6 +12961,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8068,6 +12996,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8087,6 +13031,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8106,6 +13066,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8125,6 +13101,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8144,6 +13136,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8163,6 +13171,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8184,6 +13208,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8203,6 +13243,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8252,6 +13308,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8271,6 +13343,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8290,6 +13378,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8309,6 +13413,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8328,6 +13448,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8347,6 +13483,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8368,6 +13520,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8387,6 +13555,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8417,6 +13601,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "status": "active",
+                     *         "email_verified": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -8426,6 +13625,23 @@ export interface operations {
                         data: components["schemas"]["User"];
                     };
                 };
+            };
+            /** @description Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy. */
+            304: {
+                headers: {
+                    /** @description Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID). */
+                    "X-Request-Id"?: string;
+                    /** @description Requests allowed in the current window for this caller and endpoint. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    /** @description Present when the request’s Origin is one of CORS_ORIGINS. */
+                    "Access-Control-Allow-Origin"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid (malformed JSON, wrong types, unknown fields). */
             400: {
@@ -8443,6 +13659,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8462,6 +13694,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8481,6 +13729,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8500,6 +13764,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8519,6 +13799,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8538,6 +13834,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8559,6 +13871,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8578,6 +13906,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8625,6 +13969,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8644,6 +14004,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8663,6 +14039,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8682,6 +14074,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8701,6 +14109,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8720,6 +14144,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8741,6 +14181,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8760,6 +14216,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8774,6 +14246,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace",
+                 *       "email": "ada@example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateMeInput"];
             };
         };
@@ -8794,6 +14272,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "status": "active",
+                     *         "email_verified": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -8820,6 +14313,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8839,6 +14348,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8858,6 +14383,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8877,6 +14418,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8896,6 +14453,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8915,6 +14488,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8936,6 +14525,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8955,6 +14560,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -8985,6 +14606,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "locale": "en-GB",
+                     *         "timezone": "Europe/Berlin",
+                     *         "currency": "EUR",
+                     *         "marketing_emails": true
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -8994,6 +14626,23 @@ export interface operations {
                         data: components["schemas"]["Preferences"];
                     };
                 };
+            };
+            /** @description Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy. */
+            304: {
+                headers: {
+                    /** @description Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID). */
+                    "X-Request-Id"?: string;
+                    /** @description Requests allowed in the current window for this caller and endpoint. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    /** @description Present when the request’s Origin is one of CORS_ORIGINS. */
+                    "Access-Control-Allow-Origin"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid (malformed JSON, wrong types, unknown fields). */
             400: {
@@ -9011,6 +14660,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9030,6 +14695,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9049,6 +14730,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9068,6 +14765,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9087,6 +14800,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9106,6 +14835,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9127,6 +14872,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9146,6 +14907,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9160,6 +14937,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "locale": "en-GB",
+                 *       "timezone": "Europe/Berlin",
+                 *       "currency": "EUR",
+                 *       "marketing_emails": true
+                 *     }
+                 */
                 "application/json": components["schemas"]["PreferencesInput"];
             };
         };
@@ -9180,6 +14965,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "locale": "en-GB",
+                     *         "timezone": "Europe/Berlin",
+                     *         "currency": "EUR",
+                     *         "marketing_emails": true
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -9206,6 +15002,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9225,6 +15037,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9244,6 +15072,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9263,6 +15107,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9282,6 +15142,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9301,6 +15177,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9322,6 +15214,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9341,6 +15249,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9371,6 +15295,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {}
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -9400,6 +15330,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9419,6 +15365,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9438,6 +15400,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9457,6 +15435,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9476,6 +15470,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9495,6 +15505,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9516,6 +15542,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9535,6 +15577,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9576,6 +15634,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "email": "ada@example.com",
+                     *           "name": "Ada Lovelace",
+                     *           "role": "admin",
+                     *           "status": "active",
+                     *           "email_verified": true,
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -9604,6 +15691,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9623,6 +15726,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9642,6 +15761,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9661,6 +15796,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9680,6 +15831,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9699,6 +15866,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9720,6 +15903,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9739,6 +15938,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9771,6 +15986,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "status": "active",
+                     *         "email_verified": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -9797,6 +16027,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9816,6 +16062,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9835,6 +16097,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9854,6 +16132,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9873,6 +16167,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9892,6 +16202,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9913,6 +16239,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9932,6 +16274,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -9948,6 +16306,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace",
+                 *       "role": "admin",
+                 *       "status": "active"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AdminUpdateUserInput"];
             };
         };
@@ -9968,6 +16333,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "status": "active",
+                     *         "email_verified": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -9994,6 +16374,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10013,6 +16409,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10032,6 +16444,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10051,6 +16479,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10070,6 +16514,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10089,6 +16549,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10110,6 +16586,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10129,6 +16621,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10161,6 +16669,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "status": "active",
+                     *         "email_verified": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -10187,6 +16710,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10206,6 +16745,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10225,6 +16780,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10244,6 +16815,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10263,6 +16850,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10282,6 +16885,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10303,6 +16922,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10322,6 +16957,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10354,6 +17005,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "admin",
+                     *         "status": "active",
+                     *         "email_verified": true,
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -10380,6 +17046,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10399,6 +17081,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10418,6 +17116,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10437,6 +17151,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10456,6 +17186,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10475,6 +17221,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10496,6 +17258,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10515,6 +17293,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10561,6 +17355,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": 1,
+                     *           "occurred_at": "2026-11-21T09:30:00.000Z",
+                     *           "actor_type": "user",
+                     *           "actor_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "action": "string",
+                     *           "target_type": "string",
+                     *           "target_id": "string",
+                     *           "request_id": "string",
+                     *           "ip": "string",
+                     *           "diff": {},
+                     *           "metadata": {}
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -10589,6 +17415,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10608,6 +17450,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10627,6 +17485,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10646,6 +17520,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10665,6 +17555,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10684,6 +17590,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10705,6 +17627,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10724,6 +17662,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10773,6 +17727,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "handle": "oxford-shirt",
+                     *           "title": "Oxford shirt",
+                     *           "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *           "status": "draft",
+                     *           "images": [
+                     *             "https://shop.example.com/products/oxford-shirt"
+                     *           ],
+                     *           "attributes": {},
+                     *           "categories": [
+                     *             {
+                     *               "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "handle": "oxford-shirt",
+                     *               "name": "Ada Lovelace"
+                     *             }
+                     *           ],
+                     *           "variants": [
+                     *             {
+                     *               "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "sku": "OXF-SHIRT-BLU-M",
+                     *               "title": "Oxford shirt",
+                     *               "options": {},
+                     *               "price": {
+                     *                 "amount": 1999,
+                     *                 "currency": "USD"
+                     *               },
+                     *               "weight_grams": 1,
+                     *               "available": 1,
+                     *               "archived_at": "2026-11-21T09:30:00.000Z"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -10784,6 +17792,23 @@ export interface operations {
                         links: components["schemas"]["PaginationLinks"];
                     };
                 };
+            };
+            /** @description Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy. */
+            304: {
+                headers: {
+                    /** @description Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID). */
+                    "X-Request-Id"?: string;
+                    /** @description Requests allowed in the current window for this caller and endpoint. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    /** @description Present when the request’s Origin is one of CORS_ORIGINS. */
+                    "Access-Control-Allow-Origin"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid (malformed JSON, wrong types, unknown fields). */
             400: {
@@ -10801,6 +17826,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10820,6 +17861,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10839,6 +17896,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10858,6 +17931,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10879,6 +17968,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10898,6 +18003,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10912,6 +18033,37 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Oxford Shirt",
+                 *       "handle": "oxford-shirt",
+                 *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+                 *       "status": "draft",
+                 *       "category_ids": [],
+                 *       "attributes": {
+                 *         "material": "cotton",
+                 *         "fit": "slim",
+                 *         "organic": true
+                 *       },
+                 *       "images": [],
+                 *       "variants": [
+                 *         {
+                 *           "sku": "OXF-SHIRT-BLU-M",
+                 *           "title": "Oxford shirt",
+                 *           "options": {
+                 *             "size": "M",
+                 *             "color": "Blue"
+                 *           },
+                 *           "price": {
+                 *             "amount": 1999,
+                 *             "currency": "USD"
+                 *           },
+                 *           "weight_grams": 1,
+                 *           "initial_stock": 1
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateProductInput"];
             };
         };
@@ -10932,6 +18084,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -10958,6 +18150,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10977,6 +18185,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -10996,6 +18220,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11015,6 +18255,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11034,6 +18290,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11053,6 +18325,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11072,6 +18360,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11093,6 +18397,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11112,6 +18432,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11145,6 +18481,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -11154,6 +18530,23 @@ export interface operations {
                         data: components["schemas"]["Product"];
                     };
                 };
+            };
+            /** @description Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy. */
+            304: {
+                headers: {
+                    /** @description Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID). */
+                    "X-Request-Id"?: string;
+                    /** @description Requests allowed in the current window for this caller and endpoint. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    /** @description Present when the request’s Origin is one of CORS_ORIGINS. */
+                    "Access-Control-Allow-Origin"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid (malformed JSON, wrong types, unknown fields). */
             400: {
@@ -11171,6 +18564,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11190,6 +18599,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11209,6 +18634,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11228,6 +18669,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11249,6 +18706,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11268,6 +18741,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11284,6 +18773,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Oxford shirt",
+                 *       "handle": "oxford-shirt",
+                 *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+                 *       "status": "draft",
+                 *       "category_ids": [
+                 *         "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10"
+                 *       ],
+                 *       "attributes": {
+                 *         "material": "cotton",
+                 *         "fit": "slim",
+                 *         "organic": true
+                 *       },
+                 *       "images": [
+                 *         "https://cdn.example.com/oxford-shirt.jpg"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateProductInput"];
             };
         };
@@ -11304,6 +18812,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -11330,6 +18878,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11349,6 +18913,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11368,6 +18948,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11387,6 +18983,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11406,6 +19018,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11425,6 +19053,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11444,6 +19088,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11465,6 +19125,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11484,6 +19160,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11533,6 +19225,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "handle": "oxford-shirt",
+                     *           "title": "Oxford shirt",
+                     *           "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *           "status": "draft",
+                     *           "images": [
+                     *             "https://shop.example.com/products/oxford-shirt"
+                     *           ],
+                     *           "attributes": {},
+                     *           "categories": [
+                     *             {
+                     *               "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "handle": "oxford-shirt",
+                     *               "name": "Ada Lovelace"
+                     *             }
+                     *           ],
+                     *           "variants": [
+                     *             {
+                     *               "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "sku": "OXF-SHIRT-BLU-M",
+                     *               "title": "Oxford shirt",
+                     *               "options": {},
+                     *               "price": {
+                     *                 "amount": 1999,
+                     *                 "currency": "USD"
+                     *               },
+                     *               "weight_grams": 1,
+                     *               "available": 1,
+                     *               "archived_at": "2026-11-21T09:30:00.000Z"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -11561,6 +19307,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11580,6 +19342,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11599,6 +19377,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11618,6 +19412,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11637,6 +19447,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11656,6 +19482,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11677,6 +19519,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11696,6 +19554,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11729,6 +19603,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -11755,6 +19669,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11774,6 +19704,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11793,6 +19739,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11812,6 +19774,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11831,6 +19809,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11850,6 +19844,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11871,6 +19881,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11890,6 +19916,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11922,6 +19964,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -11948,6 +20030,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11967,6 +20065,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -11986,6 +20100,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12005,6 +20135,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12024,6 +20170,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12043,6 +20205,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12064,6 +20242,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12083,6 +20277,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12099,6 +20309,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "sku": "OXF-SHIRT-BLU-M",
+                 *       "title": "Oxford shirt",
+                 *       "options": {
+                 *         "size": "M",
+                 *         "color": "Blue"
+                 *       },
+                 *       "price": {
+                 *         "amount": 1999,
+                 *         "currency": "USD"
+                 *       },
+                 *       "weight_grams": 1,
+                 *       "initial_stock": 1
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewVariantInput"];
             };
         };
@@ -12119,6 +20345,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -12145,6 +20411,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12164,6 +20446,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12183,6 +20481,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12202,6 +20516,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12221,6 +20551,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12240,6 +20586,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12259,6 +20621,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12280,6 +20658,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12299,6 +20693,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12316,6 +20726,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "sku": "OXF-SHIRT-BLU-M",
+                 *       "title": "Oxford shirt",
+                 *       "options": {
+                 *         "size": "M",
+                 *         "color": "Blue"
+                 *       },
+                 *       "price": {
+                 *         "amount": 1999,
+                 *         "currency": "USD"
+                 *       },
+                 *       "weight_grams": 1
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateVariantInput"];
             };
         };
@@ -12336,6 +20761,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -12362,6 +20827,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12381,6 +20862,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12400,6 +20897,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12419,6 +20932,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12438,6 +20967,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12457,6 +21002,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12476,6 +21037,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12497,6 +21074,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12516,6 +21109,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12549,6 +21158,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "title": "Oxford shirt",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "status": "draft",
+                     *         "images": [
+                     *           "https://shop.example.com/products/oxford-shirt"
+                     *         ],
+                     *         "attributes": {},
+                     *         "categories": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace"
+                     *           }
+                     *         ],
+                     *         "variants": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "weight_grams": 1,
+                     *             "available": 1,
+                     *             "archived_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -12575,6 +21224,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12594,6 +21259,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12613,6 +21294,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12632,6 +21329,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12651,6 +21364,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12670,6 +21399,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12691,6 +21436,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12710,6 +21471,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12740,6 +21517,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "handle": "oxford-shirt",
+                     *           "name": "Ada Lovelace",
+                     *           "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *           "position": 1,
+                     *           "children": [
+                     *             {
+                     *               "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "handle": "oxford-shirt",
+                     *               "name": "Ada Lovelace",
+                     *               "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *               "position": 1,
+                     *               "children": [
+                     *                 {
+                     *                   "id": {},
+                     *                   "parent_id": {},
+                     *                   "handle": {},
+                     *                   "name": {},
+                     *                   "description": {},
+                     *                   "position": {},
+                     *                   "children": {}
+                     *                 }
+                     *               ]
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -12749,6 +21562,23 @@ export interface operations {
                         data: components["schemas"]["Category"][];
                     };
                 };
+            };
+            /** @description Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy. */
+            304: {
+                headers: {
+                    /** @description Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID). */
+                    "X-Request-Id"?: string;
+                    /** @description Requests allowed in the current window for this caller and endpoint. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    /** @description Present when the request’s Origin is one of CORS_ORIGINS. */
+                    "Access-Control-Allow-Origin"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid (malformed JSON, wrong types, unknown fields). */
             400: {
@@ -12766,6 +21596,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12785,6 +21631,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12804,6 +21666,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12823,6 +21701,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12844,6 +21738,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12863,6 +21773,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12877,6 +21803,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Shirts",
+                 *       "handle": "oxford-shirt",
+                 *       "parent_id": null,
+                 *       "description": null,
+                 *       "position": 0
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateCategoryInput"];
             };
         };
@@ -12897,6 +21832,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "name": "Ada Lovelace",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "position": 1,
+                     *         "children": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace",
+                     *             "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *             "position": 1,
+                     *             "children": [
+                     *               {
+                     *                 "id": {},
+                     *                 "parent_id": {},
+                     *                 "handle": {},
+                     *                 "name": {},
+                     *                 "description": {},
+                     *                 "position": {},
+                     *                 "children": {}
+                     *               }
+                     *             ]
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -12923,6 +21892,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12942,6 +21927,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12961,6 +21962,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12980,6 +21997,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -12999,6 +22032,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13018,6 +22067,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13037,6 +22102,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13058,6 +22139,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13077,6 +22174,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13126,6 +22239,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13145,6 +22274,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13164,6 +22309,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13183,6 +22344,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13202,6 +22379,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13221,6 +22414,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13240,6 +22449,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13261,6 +22486,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13280,6 +22521,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13296,6 +22553,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace",
+                 *       "handle": "oxford-shirt",
+                 *       "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                 *       "description": "A soft cotton Oxford shirt with a button-down collar.",
+                 *       "position": 1
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateCategoryInput"];
             };
         };
@@ -13316,6 +22582,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "handle": "oxford-shirt",
+                     *         "name": "Ada Lovelace",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "position": 1,
+                     *         "children": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "parent_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "handle": "oxford-shirt",
+                     *             "name": "Ada Lovelace",
+                     *             "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *             "position": 1,
+                     *             "children": [
+                     *               {
+                     *                 "id": {},
+                     *                 "parent_id": {},
+                     *                 "handle": {},
+                     *                 "name": {},
+                     *                 "description": {},
+                     *                 "position": {},
+                     *                 "children": {}
+                     *               }
+                     *             ]
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -13342,6 +22642,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13361,6 +22677,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13380,6 +22712,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13399,6 +22747,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13418,6 +22782,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13437,6 +22817,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13456,6 +22852,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13477,6 +22889,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13496,6 +22924,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13510,7 +22954,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "products": [
+                 *         {}
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["ImportProductsInput"] | string;
+                /**
+                 * @example {
+                 *       "products": [
+                 *         {}
+                 *       ]
+                 *     }
+                 */
                 "text/csv": components["schemas"]["ImportProductsInput"] | string;
             };
         };
@@ -13531,6 +22989,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "imported_products": 1,
+                     *         "imported_variants": 1
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -13557,6 +23024,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13576,6 +23059,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13595,6 +23094,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13614,6 +23129,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13633,6 +23164,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13652,6 +23199,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13673,6 +23236,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13692,6 +23271,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13708,6 +23303,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "delta": -3,
+                 *       "reason": "damaged in transit"
+                 *     }
+                 */
                 "application/json": components["schemas"]["StockAdjustmentInput"];
             };
         };
@@ -13728,6 +23329,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "sku": "TEE-BLK-M",
+                     *         "on_hand": 1,
+                     *         "reserved": 1,
+                     *         "available": 1,
+                     *         "low_stock_threshold": 1,
+                     *         "low_stock": true,
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -13754,6 +23370,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13773,6 +23405,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13792,6 +23440,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13811,6 +23475,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13830,6 +23510,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13849,6 +23545,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13868,6 +23580,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13889,6 +23617,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13908,6 +23652,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13947,6 +23707,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "sku": "TEE-BLK-M",
+                     *           "on_hand": 1,
+                     *           "reserved": 1,
+                     *           "available": 1,
+                     *           "low_stock_threshold": 1,
+                     *           "low_stock": true,
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -13975,6 +23764,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -13994,6 +23799,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14013,6 +23834,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14032,6 +23869,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14051,6 +23904,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14070,6 +23939,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14091,6 +23976,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14110,6 +24011,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14142,6 +24059,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "sku": "TEE-BLK-M",
+                     *         "on_hand": 1,
+                     *         "reserved": 1,
+                     *         "available": 1,
+                     *         "low_stock_threshold": 1,
+                     *         "low_stock": true,
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -14168,6 +24100,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14187,6 +24135,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14206,6 +24170,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14225,6 +24205,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14244,6 +24240,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14263,6 +24275,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14284,6 +24312,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14303,6 +24347,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14340,6 +24400,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": 1,
+                     *           "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "kind": "adjustment",
+                     *           "on_hand_delta": 1,
+                     *           "reserved_delta": 1,
+                     *           "reason": "Stock count correction",
+                     *           "reference": "string",
+                     *           "actor_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "created_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -14368,6 +24458,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14387,6 +24493,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14406,6 +24528,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14425,6 +24563,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14444,6 +24598,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14463,6 +24633,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14484,6 +24670,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14503,6 +24705,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14546,6 +24764,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "number": "BZ-100042",
+                     *           "status": "pending_payment",
+                     *           "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "email": "ada@example.com",
+                     *           "items": [
+                     *             {
+                     *               "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "sku": "OXF-SHIRT-BLU-M",
+                     *               "title": "Oxford shirt",
+                     *               "options": {},
+                     *               "quantity": 2,
+                     *               "unit_price": {
+                     *                 "amount": 1999,
+                     *                 "currency": "USD"
+                     *               },
+                     *               "line_total": {
+                     *                 "amount": 1999,
+                     *                 "currency": "USD"
+                     *               }
+                     *             }
+                     *           ],
+                     *           "totals": {
+                     *             "subtotal": 3998,
+                     *             "shipping": 499,
+                     *             "tax": 760,
+                     *             "total": 5257,
+                     *             "refunded": 1,
+                     *             "currency": "USD"
+                     *           },
+                     *           "shipping_address": {
+                     *             "name": "Ada Lovelace",
+                     *             "line1": "Marktstraße 1",
+                     *             "line2": "3rd floor",
+                     *             "city": "Berlin",
+                     *             "region": "Berlin",
+                     *             "postal_code": "10115",
+                     *             "country": "DE"
+                     *           },
+                     *           "tracking_number": "00340434161234567890",
+                     *           "carrier": "DHL",
+                     *           "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *           "paid_at": "2026-11-21T09:30:00.000Z",
+                     *           "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -14574,6 +24859,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14593,6 +24894,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14612,6 +24929,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14631,6 +24964,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14650,6 +24999,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14669,6 +25034,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14690,6 +25071,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14709,6 +25106,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14726,6 +25139,26 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                 *           "quantity": 2
+                 *         }
+                 *       ],
+                 *       "email": "ada@example.com",
+                 *       "shipping_address": {
+                 *         "name": "Ada Lovelace",
+                 *         "line1": "Marktstraße 1",
+                 *         "line2": "3rd floor",
+                 *         "city": "Berlin",
+                 *         "region": "Berlin",
+                 *         "postal_code": "10115",
+                 *         "country": "DE"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateOrderRequestInput"];
             };
         };
@@ -14746,6 +25179,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "number": "BZ-100042",
+                     *         "status": "pending_payment",
+                     *         "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "items": [
+                     *           {
+                     *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "quantity": 2,
+                     *             "unit_price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "line_total": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "totals": {
+                     *           "subtotal": 3998,
+                     *           "shipping": 499,
+                     *           "tax": 760,
+                     *           "total": 5257,
+                     *           "refunded": 1,
+                     *           "currency": "USD"
+                     *         },
+                     *         "shipping_address": {
+                     *           "name": "Ada Lovelace",
+                     *           "line1": "Marktstraße 1",
+                     *           "line2": "3rd floor",
+                     *           "city": "Berlin",
+                     *           "region": "Berlin",
+                     *           "postal_code": "10115",
+                     *           "country": "DE"
+                     *         },
+                     *         "tracking_number": "00340434161234567890",
+                     *         "carrier": "DHL",
+                     *         "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *         "paid_at": "2026-11-21T09:30:00.000Z",
+                     *         "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "status_history": [
+                     *           {
+                     *             "from": "pending_payment",
+                     *             "to": "pending_payment",
+                     *             "at": "2026-11-21T09:30:00.000Z",
+                     *             "actor_type": "customer",
+                     *             "note": "Left with the neighbour."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -14772,6 +25267,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14791,6 +25302,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14810,6 +25337,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14829,6 +25372,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14848,6 +25407,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14867,6 +25442,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14886,6 +25477,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14905,6 +25512,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14926,6 +25549,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14945,6 +25584,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -14992,6 +25647,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "number": "BZ-100042",
+                     *           "status": "pending_payment",
+                     *           "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "email": "ada@example.com",
+                     *           "items": [
+                     *             {
+                     *               "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "sku": "OXF-SHIRT-BLU-M",
+                     *               "title": "Oxford shirt",
+                     *               "options": {},
+                     *               "quantity": 2,
+                     *               "unit_price": {
+                     *                 "amount": 1999,
+                     *                 "currency": "USD"
+                     *               },
+                     *               "line_total": {
+                     *                 "amount": 1999,
+                     *                 "currency": "USD"
+                     *               }
+                     *             }
+                     *           ],
+                     *           "totals": {
+                     *             "subtotal": 3998,
+                     *             "shipping": 499,
+                     *             "tax": 760,
+                     *             "total": 5257,
+                     *             "refunded": 1,
+                     *             "currency": "USD"
+                     *           },
+                     *           "shipping_address": {
+                     *             "name": "Ada Lovelace",
+                     *             "line1": "Marktstraße 1",
+                     *             "line2": "3rd floor",
+                     *             "city": "Berlin",
+                     *             "region": "Berlin",
+                     *             "postal_code": "10115",
+                     *             "country": "DE"
+                     *           },
+                     *           "tracking_number": "00340434161234567890",
+                     *           "carrier": "DHL",
+                     *           "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *           "paid_at": "2026-11-21T09:30:00.000Z",
+                     *           "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -15020,6 +25742,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15039,6 +25777,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15058,6 +25812,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15077,6 +25847,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15096,6 +25882,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15115,6 +25917,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15136,6 +25954,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15155,6 +25989,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15188,6 +26038,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "number": "BZ-100042",
+                     *         "status": "pending_payment",
+                     *         "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "items": [
+                     *           {
+                     *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "quantity": 2,
+                     *             "unit_price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "line_total": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "totals": {
+                     *           "subtotal": 3998,
+                     *           "shipping": 499,
+                     *           "tax": 760,
+                     *           "total": 5257,
+                     *           "refunded": 1,
+                     *           "currency": "USD"
+                     *         },
+                     *         "shipping_address": {
+                     *           "name": "Ada Lovelace",
+                     *           "line1": "Marktstraße 1",
+                     *           "line2": "3rd floor",
+                     *           "city": "Berlin",
+                     *           "region": "Berlin",
+                     *           "postal_code": "10115",
+                     *           "country": "DE"
+                     *         },
+                     *         "tracking_number": "00340434161234567890",
+                     *         "carrier": "DHL",
+                     *         "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *         "paid_at": "2026-11-21T09:30:00.000Z",
+                     *         "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "status_history": [
+                     *           {
+                     *             "from": "pending_payment",
+                     *             "to": "pending_payment",
+                     *             "at": "2026-11-21T09:30:00.000Z",
+                     *             "actor_type": "customer",
+                     *             "note": "Left with the neighbour."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -15197,6 +26109,23 @@ export interface operations {
                         data: components["schemas"]["OrderDetail"];
                     };
                 };
+            };
+            /** @description Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy. */
+            304: {
+                headers: {
+                    /** @description Echo of the request id (the caller’s X-Request-Id when well-formed, else a UUID). */
+                    "X-Request-Id"?: string;
+                    /** @description Requests allowed in the current window for this caller and endpoint. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    /** @description Present when the request’s Origin is one of CORS_ORIGINS. */
+                    "Access-Control-Allow-Origin"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid (malformed JSON, wrong types, unknown fields). */
             400: {
@@ -15214,6 +26143,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15233,6 +26178,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15252,6 +26213,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15271,6 +26248,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15290,6 +26283,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15309,6 +26318,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15330,6 +26355,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15349,6 +26390,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15369,6 +26426,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "Stock count correction"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Kept in the status history. */
                     reason?: string;
@@ -15392,6 +26454,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "number": "BZ-100042",
+                     *         "status": "pending_payment",
+                     *         "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "items": [
+                     *           {
+                     *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "quantity": 2,
+                     *             "unit_price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "line_total": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "totals": {
+                     *           "subtotal": 3998,
+                     *           "shipping": 499,
+                     *           "tax": 760,
+                     *           "total": 5257,
+                     *           "refunded": 1,
+                     *           "currency": "USD"
+                     *         },
+                     *         "shipping_address": {
+                     *           "name": "Ada Lovelace",
+                     *           "line1": "Marktstraße 1",
+                     *           "line2": "3rd floor",
+                     *           "city": "Berlin",
+                     *           "region": "Berlin",
+                     *           "postal_code": "10115",
+                     *           "country": "DE"
+                     *         },
+                     *         "tracking_number": "00340434161234567890",
+                     *         "carrier": "DHL",
+                     *         "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *         "paid_at": "2026-11-21T09:30:00.000Z",
+                     *         "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "status_history": [
+                     *           {
+                     *             "from": "pending_payment",
+                     *             "to": "pending_payment",
+                     *             "at": "2026-11-21T09:30:00.000Z",
+                     *             "actor_type": "customer",
+                     *             "note": "Left with the neighbour."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -15418,6 +26542,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15437,6 +26577,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15456,6 +26612,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15475,6 +26647,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15494,6 +26682,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15513,6 +26717,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15532,6 +26752,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15551,6 +26787,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15572,6 +26824,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15591,6 +26859,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15611,6 +26895,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "note": "Left with the neighbour."
+                 *     }
+                 */
                 "application/json": {
                     /** @description Kept in the status history. */
                     note?: string;
@@ -15634,6 +26923,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "number": "BZ-100042",
+                     *         "status": "pending_payment",
+                     *         "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "items": [
+                     *           {
+                     *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "quantity": 2,
+                     *             "unit_price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "line_total": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "totals": {
+                     *           "subtotal": 3998,
+                     *           "shipping": 499,
+                     *           "tax": 760,
+                     *           "total": 5257,
+                     *           "refunded": 1,
+                     *           "currency": "USD"
+                     *         },
+                     *         "shipping_address": {
+                     *           "name": "Ada Lovelace",
+                     *           "line1": "Marktstraße 1",
+                     *           "line2": "3rd floor",
+                     *           "city": "Berlin",
+                     *           "region": "Berlin",
+                     *           "postal_code": "10115",
+                     *           "country": "DE"
+                     *         },
+                     *         "tracking_number": "00340434161234567890",
+                     *         "carrier": "DHL",
+                     *         "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *         "paid_at": "2026-11-21T09:30:00.000Z",
+                     *         "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "status_history": [
+                     *           {
+                     *             "from": "pending_payment",
+                     *             "to": "pending_payment",
+                     *             "at": "2026-11-21T09:30:00.000Z",
+                     *             "actor_type": "customer",
+                     *             "note": "Left with the neighbour."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -15660,6 +27011,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15679,6 +27046,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15698,6 +27081,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15717,6 +27116,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15736,6 +27151,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15755,6 +27186,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15774,6 +27221,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15793,6 +27256,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15814,6 +27293,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15833,6 +27328,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15853,6 +27364,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tracking_number": "1Z999AA10123456784",
+                 *       "carrier": "UPS",
+                 *       "note": "Left with the neighbour."
+                 *     }
+                 */
                 "application/json": components["schemas"]["ShipOrderRequestInput"];
             };
         };
@@ -15873,6 +27391,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "number": "BZ-100042",
+                     *         "status": "pending_payment",
+                     *         "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "items": [
+                     *           {
+                     *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "quantity": 2,
+                     *             "unit_price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "line_total": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "totals": {
+                     *           "subtotal": 3998,
+                     *           "shipping": 499,
+                     *           "tax": 760,
+                     *           "total": 5257,
+                     *           "refunded": 1,
+                     *           "currency": "USD"
+                     *         },
+                     *         "shipping_address": {
+                     *           "name": "Ada Lovelace",
+                     *           "line1": "Marktstraße 1",
+                     *           "line2": "3rd floor",
+                     *           "city": "Berlin",
+                     *           "region": "Berlin",
+                     *           "postal_code": "10115",
+                     *           "country": "DE"
+                     *         },
+                     *         "tracking_number": "00340434161234567890",
+                     *         "carrier": "DHL",
+                     *         "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *         "paid_at": "2026-11-21T09:30:00.000Z",
+                     *         "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "status_history": [
+                     *           {
+                     *             "from": "pending_payment",
+                     *             "to": "pending_payment",
+                     *             "at": "2026-11-21T09:30:00.000Z",
+                     *             "actor_type": "customer",
+                     *             "note": "Left with the neighbour."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -15899,6 +27479,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15918,6 +27514,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15937,6 +27549,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15956,6 +27584,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15975,6 +27619,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -15994,6 +27654,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16013,6 +27689,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16032,6 +27724,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16053,6 +27761,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16072,6 +27796,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16092,6 +27832,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "note": "Left with the neighbour."
+                 *     }
+                 */
                 "application/json": {
                     /** @description Kept in the status history. */
                     note?: string;
@@ -16115,6 +27860,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "number": "BZ-100042",
+                     *         "status": "pending_payment",
+                     *         "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "email": "ada@example.com",
+                     *         "items": [
+                     *           {
+                     *             "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "sku": "OXF-SHIRT-BLU-M",
+                     *             "title": "Oxford shirt",
+                     *             "options": {},
+                     *             "quantity": 2,
+                     *             "unit_price": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             },
+                     *             "line_total": {
+                     *               "amount": 1999,
+                     *               "currency": "USD"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "totals": {
+                     *           "subtotal": 3998,
+                     *           "shipping": 499,
+                     *           "tax": 760,
+                     *           "total": 5257,
+                     *           "refunded": 1,
+                     *           "currency": "USD"
+                     *         },
+                     *         "shipping_address": {
+                     *           "name": "Ada Lovelace",
+                     *           "line1": "Marktstraße 1",
+                     *           "line2": "3rd floor",
+                     *           "city": "Berlin",
+                     *           "region": "Berlin",
+                     *           "postal_code": "10115",
+                     *           "country": "DE"
+                     *         },
+                     *         "tracking_number": "00340434161234567890",
+                     *         "carrier": "DHL",
+                     *         "hold_expires_at": "2026-11-21T09:30:00.000Z",
+                     *         "paid_at": "2026-11-21T09:30:00.000Z",
+                     *         "cancelled_at": "2026-11-21T09:30:00.000Z",
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "status_history": [
+                     *           {
+                     *             "from": "pending_payment",
+                     *             "to": "pending_payment",
+                     *             "at": "2026-11-21T09:30:00.000Z",
+                     *             "actor_type": "customer",
+                     *             "note": "Left with the neighbour."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -16141,6 +27948,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16160,6 +27983,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16179,6 +28018,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16198,6 +28053,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16217,6 +28088,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16236,6 +28123,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16255,6 +28158,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16274,6 +28193,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16295,6 +28230,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16314,6 +28265,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16344,6 +28311,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "rates": [
+                     *           {
+                     *             "country": "DE",
+                     *             "currency": "USD",
+                     *             "amount": 1999,
+                     *             "free_over": 1
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -16372,6 +28354,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16391,6 +28389,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16410,6 +28424,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16429,6 +28459,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16448,6 +28494,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16467,6 +28529,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16488,6 +28566,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16507,6 +28601,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16521,6 +28631,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "rates": [
+                 *         {
+                 *           "country": "DE",
+                 *           "currency": "USD",
+                 *           "amount": 1999,
+                 *           "free_over": 1
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["ShippingRatesRequestInput"];
             };
         };
@@ -16541,6 +28663,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "rates": [
+                     *           {
+                     *             "country": "DE",
+                     *             "currency": "USD",
+                     *             "amount": 1999,
+                     *             "free_over": 1
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -16569,6 +28706,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16588,6 +28741,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16607,6 +28776,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16626,6 +28811,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16645,6 +28846,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16664,6 +28881,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16685,6 +28918,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16704,6 +28953,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16734,6 +28999,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "rates": [
+                     *           {
+                     *             "country": "DE",
+                     *             "rate_basis_points": 1
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -16762,6 +29040,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16781,6 +29075,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16800,6 +29110,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16819,6 +29145,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16838,6 +29180,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16857,6 +29215,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16878,6 +29252,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16897,6 +29287,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16911,6 +29317,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "rates": [
+                 *         {
+                 *           "country": "DE",
+                 *           "rate_basis_points": 1900
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["TaxRatesRequestInput"];
             };
         };
@@ -16931,6 +29347,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "rates": [
+                     *           {
+                     *             "country": "DE",
+                     *             "rate_basis_points": 1
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -16959,6 +29388,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16978,6 +29423,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -16997,6 +29458,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17016,6 +29493,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17035,6 +29528,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17054,6 +29563,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17075,6 +29600,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17094,6 +29635,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17135,6 +29692,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "user_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "recipient": "sam@example.com",
+                     *           "template": "order-shipped",
+                     *           "subject": "string",
+                     *           "message_id": "<0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e@shop.example.com>",
+                     *           "event_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "status": "queued",
+                     *           "attempts": 1,
+                     *           "last_error": "string",
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "sent_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -17163,6 +29753,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17182,6 +29788,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17201,6 +29823,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17220,6 +29858,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17239,6 +29893,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17258,6 +29928,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17279,6 +29965,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17298,6 +30000,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17328,6 +30046,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "name": "order-shipped",
+                     *           "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *           "transactional": true,
+                     *           "variables": [
+                     *             {
+                     *               "name": "order_number",
+                     *               "sample": "BZ-100042"
+                     *             }
+                     *           ],
+                     *           "subject": "Your order {{order_number}} is on its way",
+                     *           "text": "string",
+                     *           "html": "string",
+                     *           "overridden": true,
+                     *           "updated_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_by": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "built_in": {
+                     *             "subject": "Your order {{order_number}} is on its way",
+                     *             "text": "string",
+                     *             "html": "string"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -17354,6 +30101,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17373,6 +30136,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17392,6 +30171,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17411,6 +30206,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17430,6 +30241,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17449,6 +30276,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17470,6 +30313,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17489,6 +30348,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17522,6 +30397,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "name": "order-shipped",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "transactional": true,
+                     *         "variables": [
+                     *           {
+                     *             "name": "order_number",
+                     *             "sample": "BZ-100042"
+                     *           }
+                     *         ],
+                     *         "subject": "Your order {{order_number}} is on its way",
+                     *         "text": "string",
+                     *         "html": "string",
+                     *         "overridden": true,
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_by": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "built_in": {
+                     *           "subject": "Your order {{order_number}} is on its way",
+                     *           "text": "string",
+                     *           "html": "string"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -17548,6 +30450,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17567,6 +30485,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17586,6 +30520,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17605,6 +30555,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17624,6 +30590,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17643,6 +30625,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17664,6 +30662,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17683,6 +30697,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17700,6 +30730,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "subject": "Your order {{order_number}} is on its way",
+                 *       "text": "string",
+                 *       "html": "string"
+                 *     }
+                 */
                 "application/json": components["schemas"]["EmailTemplateOverrideInput"];
             };
         };
@@ -17720,6 +30757,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "name": "order-shipped",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "transactional": true,
+                     *         "variables": [
+                     *           {
+                     *             "name": "order_number",
+                     *             "sample": "BZ-100042"
+                     *           }
+                     *         ],
+                     *         "subject": "Your order {{order_number}} is on its way",
+                     *         "text": "string",
+                     *         "html": "string",
+                     *         "overridden": true,
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_by": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "built_in": {
+                     *           "subject": "Your order {{order_number}} is on its way",
+                     *           "text": "string",
+                     *           "html": "string"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -17746,6 +30810,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17765,6 +30845,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17784,6 +30880,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17803,6 +30915,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17822,6 +30950,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17841,6 +30985,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17862,6 +31022,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17881,6 +31057,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17914,6 +31106,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "name": "order-shipped",
+                     *         "description": "A soft cotton Oxford shirt with a button-down collar.",
+                     *         "transactional": true,
+                     *         "variables": [
+                     *           {
+                     *             "name": "order_number",
+                     *             "sample": "BZ-100042"
+                     *           }
+                     *         ],
+                     *         "subject": "Your order {{order_number}} is on its way",
+                     *         "text": "string",
+                     *         "html": "string",
+                     *         "overridden": true,
+                     *         "updated_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_by": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "built_in": {
+                     *           "subject": "Your order {{order_number}} is on its way",
+                     *           "text": "string",
+                     *           "html": "string"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -17940,6 +31159,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17959,6 +31194,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17978,6 +31229,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -17997,6 +31264,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18016,6 +31299,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18035,6 +31334,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18056,6 +31371,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18075,6 +31406,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18092,6 +31439,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "subject": "Your order {{order_number}} is on its way",
+                 *       "text": "string",
+                 *       "html": "string"
+                 *     }
+                 */
                 "application/json": components["schemas"]["EmailTemplatePreviewRequestInput"];
             };
         };
@@ -18112,6 +31466,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "subject": "string",
+                     *         "text": "string",
+                     *         "html": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -18138,6 +31502,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18157,6 +31537,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18176,6 +31572,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18195,6 +31607,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18214,6 +31642,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18233,6 +31677,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18254,6 +31714,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18273,6 +31749,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18306,6 +31798,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "status": "requires_confirmation",
+                     *           "amount": 1999,
+                     *           "amount_refunded": 1,
+                     *           "currency": "USD",
+                     *           "gateway": "test",
+                     *           "gateway_reference": "string",
+                     *           "failure_reason": "string",
+                     *           "auto_refund_reason": "duplicate_payment",
+                     *           "refunds": [
+                     *             {
+                     *               "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "payment_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "status": "pending",
+                     *               "amount": 1999,
+                     *               "currency": "USD",
+                     *               "reason": "Stock count correction",
+                     *               "created_at": "2026-11-21T09:30:00.000Z"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-11-21T09:30:00.000Z",
+                     *           "updated_at": "2026-11-21T09:30:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -18332,6 +31857,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18351,6 +31892,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18370,6 +31927,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18389,6 +31962,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18408,6 +31997,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18427,6 +32032,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18448,6 +32069,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18467,6 +32104,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18487,6 +32140,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "gateway": "test"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Which gateway to pay with. Default: Stripe when configured, else the test gateway.
@@ -18514,6 +32172,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "status": "requires_confirmation",
+                     *         "amount": 1999,
+                     *         "currency": "USD",
+                     *         "gateway": "test",
+                     *         "gateway_reference": "string",
+                     *         "client_secret": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -18540,6 +32213,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18559,6 +32248,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18578,6 +32283,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18597,6 +32318,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18616,6 +32353,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18635,6 +32388,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18654,6 +32423,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18673,6 +32458,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18694,6 +32495,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18713,6 +32530,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18734,6 +32567,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18767,6 +32616,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "status": "requires_confirmation",
+                     *         "amount": 1999,
+                     *         "amount_refunded": 1,
+                     *         "currency": "USD",
+                     *         "gateway": "test",
+                     *         "gateway_reference": "string",
+                     *         "failure_reason": "string",
+                     *         "auto_refund_reason": "duplicate_payment",
+                     *         "refunds": [
+                     *           {
+                     *             "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "payment_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *             "status": "pending",
+                     *             "amount": 1999,
+                     *             "currency": "USD",
+                     *             "reason": "Stock count correction",
+                     *             "created_at": "2026-11-21T09:30:00.000Z"
+                     *           }
+                     *         ],
+                     *         "created_at": "2026-11-21T09:30:00.000Z",
+                     *         "updated_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -18793,6 +32673,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18812,6 +32708,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18831,6 +32743,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18850,6 +32778,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18869,6 +32813,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18888,6 +32848,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18909,6 +32885,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18928,6 +32920,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -18948,6 +32956,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": 1500,
+                 *       "reason": "Damaged in transit"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: int64
@@ -18977,6 +32991,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "payment_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "order_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "status": "pending",
+                     *         "amount": 1999,
+                     *         "currency": "USD",
+                     *         "reason": "Stock count correction",
+                     *         "created_at": "2026-11-21T09:30:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -19003,6 +33032,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19022,6 +33067,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19041,6 +33102,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19060,6 +33137,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19079,6 +33172,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19098,6 +33207,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19117,6 +33242,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19136,6 +33277,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19157,6 +33314,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19176,6 +33349,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19197,6 +33386,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19249,6 +33454,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19268,6 +33489,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19287,6 +33524,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19306,6 +33559,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19325,6 +33594,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19344,6 +33629,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19365,6 +33666,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19384,6 +33701,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19407,6 +33740,7 @@ export interface operations {
         /** @description The gateway’s event, exactly as sent: the signature covers these bytes. */
         requestBody: {
             content: {
+                /** @example {"id":"evt_01JD4Q2M8X","created":1795253400,"type":"payment.succeeded","data":{"object":{"object":"payment_intent","id":"pi_01JD4Q1Z7K","metadata":{"payment_id":"0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10"}}}} */
                 "application/json": string;
             };
         };
@@ -19427,6 +33761,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": true
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         received: true;
@@ -19449,6 +33788,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19468,6 +33823,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19487,6 +33858,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19506,6 +33893,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19527,6 +33930,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19546,6 +33965,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19567,6 +34002,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19597,6 +34048,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "queue": "mail.send",
+                     *           "queued": 1,
+                     *           "active": 1,
+                     *           "retrying": 1,
+                     *           "failed": 1,
+                     *           "dead_letters": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -19623,6 +34089,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19642,6 +34124,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19661,6 +34159,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19680,6 +34194,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19699,6 +34229,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19718,6 +34264,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19739,6 +34301,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19758,6 +34336,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19795,6 +34389,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": [
+                     *         {
+                     *           "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *           "queue": "mail.send",
+                     *           "data": {},
+                     *           "error": "string",
+                     *           "failed_at": "2026-11-21T09:30:00.000Z",
+                     *           "retry_count": 1
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "page": 1,
+                     *         "per_page": 20,
+                     *         "total": 5257,
+                     *         "total_pages": 3
+                     *       },
+                     *       "links": {
+                     *         "first": "string",
+                     *         "prev": "string",
+                     *         "next": "string",
+                     *         "last": "string"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -19823,6 +34444,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19842,6 +34479,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19861,6 +34514,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19880,6 +34549,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19899,6 +34584,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19918,6 +34619,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19939,6 +34656,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19958,6 +34691,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -19993,6 +34742,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *         "queue": "mail.send",
+                     *         "job_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -20035,6 +34794,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20054,6 +34829,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20073,6 +34864,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20092,6 +34899,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20111,6 +34934,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20130,6 +34969,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20149,6 +35004,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20168,6 +35039,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20189,6 +35076,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20208,6 +35111,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20238,6 +35157,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "data": {
+                     *         "today": {
+                     *           "date": "2026-11-21",
+                     *           "orders": 1,
+                     *           "revenue": [
+                     *             {
+                     *               "currency": "USD",
+                     *               "amount": 1999
+                     *             }
+                     *           ]
+                     *         },
+                     *         "days": [
+                     *           {
+                     *             "date": "2026-11-21",
+                     *             "orders": 1,
+                     *             "revenue": [
+                     *               {
+                     *                 "currency": "USD",
+                     *                 "amount": 1999
+                     *               }
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "signups": {
+                     *           "today": 1,
+                     *           "last_30_days": 1
+                     *         },
+                     *         "failed_payments": {
+                     *           "today": 1,
+                     *           "last_30_days": 1
+                     *         },
+                     *         "low_stock": {
+                     *           "total": 5257,
+                     *           "variants": [
+                     *             {
+                     *               "variant_id": "0192f5a4-7c1e-7a51-9f0e-3c2b8d4e6a10",
+                     *               "sku": "OXF-SHIRT-BLU-M",
+                     *               "available": 1,
+                     *               "threshold": 1
+                     *             }
+                     *           ]
+                     *         },
+                     *         "dead_letters": 1
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @description Echo of the X-Request-Id header.
@@ -20264,6 +35232,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20283,6 +35267,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20302,6 +35302,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20321,6 +35337,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20340,6 +35372,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20359,6 +35407,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20380,6 +35444,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
@@ -20399,6 +35479,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b6a8a9e-52f3-4c9f-9f0e-1f9d0a6c1d2e",
+                     *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "string",
+                     *         "details": [
+                     *           {
+                     *             "field": "string",
+                     *             "message": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
