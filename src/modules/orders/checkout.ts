@@ -127,6 +127,7 @@ export async function placeOrder(
     .values(
       lines.map((l, position) => ({
         orderId,
+        userId: actor.id,
         variantId: l.variant.variantId,
         productId: l.variant.productId,
         sku: l.variant.sku,
@@ -143,6 +144,7 @@ export async function placeOrder(
     .insert(orderStatusHistory)
     .values({
       orderId,
+      userId: actor.id,
       fromStatus: null,
       toStatus: 'pending_payment',
       actorType: actorTypeOf(actor),

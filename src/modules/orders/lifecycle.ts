@@ -73,6 +73,7 @@ async function moveOrder(
     await orderChanged(tx, [orderId]);
     await tx.db.insert(orderStatusHistory).values({
       orderId,
+      userId: row.userId,
       fromStatus: from,
       toStatus: to,
       actorType: actorTypeOf(tx.actor),

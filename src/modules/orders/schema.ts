@@ -78,6 +78,8 @@ export const orderItems = pgTable(
     orderId: uuid('order_id')
       .notNull()
       .references(() => orders.id, { onDelete: 'cascade' }),
+    /** The order's customer, copied from it: the distribution key when sharding by customer. */
+    userId: uuid('user_id').notNull(),
     variantId: uuid('variant_id').notNull(),
     productId: uuid('product_id').notNull(),
     sku: text('sku').notNull(),
@@ -104,6 +106,8 @@ export const orderStatusHistory = pgTable(
     orderId: uuid('order_id')
       .notNull()
       .references(() => orders.id, { onDelete: 'cascade' }),
+    /** The order's customer, copied from it: the distribution key when sharding by customer. */
+    userId: uuid('user_id').notNull(),
     fromStatus: text('from_status'),
     toStatus: text('to_status').notNull(),
     actorType: text('actor_type').notNull(),
@@ -111,7 +115,11 @@ export const orderStatusHistory = pgTable(
     note: text('note'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
-  (t) => [index('order_status_history_order_idx').on(t.orderId, t.id)],
+  (t) => [
+    index('order_status_history_order_idx').on(t.orderId, t.id),
+    // Erasure finds a customer's notes by it.
+    index('order_status_history_user_idx').on(t.userId),
+  ],
 );
 
 /** Flat shipping price per destination country; `*` is the fallback for every other country. */

@@ -72,12 +72,7 @@ export const ordersUserData: UserDataContributor = {
     await tx
       .update(orderStatusHistory)
       .set({ note: null })
-      .where(
-        and(
-          eq(orderStatusHistory.actorId, userId),
-          sql`${orderStatusHistory.orderId} in (select id from ${orders} where ${orders.userId} = ${userId})`,
-        ),
-      );
+      .where(and(eq(orderStatusHistory.userId, userId), eq(orderStatusHistory.actorId, userId)));
   },
 
   async deactivated() {

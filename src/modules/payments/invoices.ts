@@ -88,7 +88,7 @@ export async function generateInvoice(
     });
     const [invoice] = await tx.db
       .insert(invoices)
-      .values({ orderId: order.id, number, pdf })
+      .values({ orderId: order.id, userId: order.userId, number, pdf })
       .returning({ id: invoices.id });
     await deps.jobs.publish<InvoiceGeneratedEvent>(
       tx.db,

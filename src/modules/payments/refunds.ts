@@ -94,6 +94,7 @@ export async function issueRefund(
       .values({
         paymentId: payment.id,
         orderId: order.id,
+        userId: payment.userId,
         amount,
         currency: payment.currency,
         reason: request.reason,
@@ -330,6 +331,7 @@ export async function startAutomaticRefund(
     .values({
       paymentId: payment.id,
       orderId: payment.orderId,
+      userId: payment.userId,
       amount: payment.amount - payment.amountRefunded,
       currency: payment.currency,
       reason: autoRefundText[reason],

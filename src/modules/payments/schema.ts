@@ -63,6 +63,8 @@ export const paymentEvents = pgTable(
     eventId: text('event_id').notNull(),
     type: text('type').notNull(),
     paymentId: uuid('payment_id'),
+    /** The payment's customer, copied from it: the distribution key when sharding by customer. */
+    userId: uuid('user_id').notNull(),
     receivedAt: timestamptz('received_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.gateway, t.eventId] })],
@@ -76,6 +78,8 @@ export const refunds = pgTable(
       .notNull()
       .references(() => payments.id),
     orderId: uuid('order_id').notNull(),
+    /** The payment's customer, copied from it: the distribution key when sharding by customer. */
+    userId: uuid('user_id').notNull(),
     amount: integer('amount').notNull(),
     currency: text('currency').notNull(),
     reason: text('reason').notNull(),
@@ -111,6 +115,8 @@ export const invoices = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     orderId: uuid('order_id').notNull(),
+    /** The order's customer, copied from it: the distribution key when sharding by customer. */
+    userId: uuid('user_id').notNull(),
     number: text('number').notNull(),
     pdf: bytea('pdf').notNull(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),

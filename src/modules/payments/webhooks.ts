@@ -67,15 +67,20 @@ interface Receipt {
   captured?: Payment;
 }
 
+/**
+ * Records the event of a known payment once: false when it was processed already. An event of no
+ * known payment belongs to no customer and is not recorded (it is ignored on every delivery).
+ */
 async function recordEvent(
   tx: TxContext,
   gateway: GatewayName,
   event: GatewayEvent,
-  paymentId: string | null,
+  payment: Pick<Payment, 'id' | 'userId'> | undefined,
 ) {
+  if (!payment) return true;
   const rows = await tx.db
     .insert(paymentEvents)
-    .values({ gateway, eventId: event.id, type: event.type, paymentId })
+    .values({ gateway, eventId: event.id, type: event.type, paymentId: payment.id, userId: payment.userId })
     .onConflictDoNothing()
     .returning({ eventId: paymentEvents.eventId });
   return rows.length === 1;
@@ -107,7 +112,7 @@ async function applyPaymentEvent(
   receipt: Receipt,
 ): Promise<WebhookOutcome> {
   const payment = await lockPayment(tx, gateway, event);
-  if (!(await recordEvent(tx, gateway, event, payment?.id ?? null))) return 'duplicate';
+  if (!(await recordEvent(tx, gateway, event, payment))) return 'duplicate';
   if (!payment) {
     deps.logger.warn(
       { gateway, event_id: event.id, reference: event.reference },
@@ -215,7 +220,7 @@ async function applyRefundEvent(
 ): Promise<WebhookOutcome> {
   const refundId = await findRefundId(tx, gateway, event);
   const target = refundId ? await lockRefund(tx, refundId) : undefined;
-  if (!(await recordEvent(tx, gateway, event, target?.payment.id ?? null))) return 'duplicate';
+  if (!(await recordEvent(tx, gateway, event, target?.payment))) return 'duplicate';
   if (!target) {
     deps.logger.warn(
       { gateway, event_id: event.id, refund: event.refundReference },
