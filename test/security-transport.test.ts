@@ -55,6 +55,8 @@ describe('security headers and transport limits', () => {
     expect(failed.body.error.code).toBe('INTERNAL_ERROR');
     expect(failed.raw).not.toContain('an unexpected failure');
     expectSecurityHeaders(failed);
+    const metrics = (await app.request({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('bazaar_http_request_errors_total{method="GET",route="/api/v1/test/boom"} 1');
     // Plain HTTP from no proxy: no HSTS.
     expect(ok.headers['strict-transport-security']).toBeUndefined();
   });
