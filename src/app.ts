@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { systemContext } from './platform/context.js';
 import { Cache, MemoryStore, RedisStore } from './platform/cache/cache.js';
-import { createRedis } from './platform/cache/redis.js';
+import { createRedis, redisConnected } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
 import { adminDashboard } from './platform/http/admin-static.js';
@@ -32,6 +32,9 @@ import { usersRoutes } from './modules/users/index.js';
 export const version = (
   JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
+
+/** How long start-up waits for Redis before serving without it (the client's connect timeout). */
+const REDIS_START_TIMEOUT_MS = 2_000;
 
 export interface BazaarOptions {
   logger?: Logger;
@@ -104,6 +107,9 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     retryLimit: config.JOB_RETRY_LIMIT,
   });
   const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
+  if (redis && !(await redisConnected(redis, REDIS_START_TIMEOUT_MS))) {
+    logger.warn('redis unreachable at start: rate limits and the cache run degraded until it answers');
+  }
   const cache = new Cache(
     redis ? new RedisStore(redis) : new MemoryStore(),
     config.REDIS_KEY_PREFIX,

@@ -189,3 +189,26 @@ describe.runIf(redisServerBinary)('rate limits on a Redis of the test’s own', 
     );
   });
 });
+
+describe('starting while Redis is unreachable', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // Port 1 refuses connections at once: start-up waits its bounded time, then serves degraded.
+    app = await createTestApp({
+      env: { REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: 'rl-down-at-start:' },
+    });
+  });
+  afterAll(() => app?.close());
+
+  it('serves ordinary endpoints without limits and refuses sign-in until Redis answers', async () => {
+    const served = await openapi(app);
+    expect(served.status).toBe(200);
+    expect(served.headers['ratelimit-limit']).toBeUndefined();
+    const login = await app.api('POST', '/api/v1/auth/login', {
+      email: 'nobody@example.com',
+      password: 'whatever-password',
+    });
+    expect(login.status).toBe(503);
+    expect(login.body.error.code).toBe('SERVICE_UNAVAILABLE');
+  });
+});

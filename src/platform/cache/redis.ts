@@ -25,3 +25,23 @@ export function createRedis(url: string, logger: Logger): Redis {
   });
   return client;
 }
+
+/**
+ * Resolves true once the client is connected, or false after `timeoutMs`. A server waits for this
+ * at start-up, so its first requests find their rate-limit counters (sign-in fails closed without
+ * them); when Redis stays unreachable it starts anyway, degraded, and the client keeps retrying.
+ */
+export function redisConnected(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref();
+    function done(ready: boolean) {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    }
+    client.once('ready', onReady);
+  });
+}
