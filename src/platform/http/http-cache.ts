@@ -5,7 +5,7 @@ import { z } from 'zod';
 /**
  * HTTP caching per route (`config.httpCache`): `public` answers may be kept by browsers and
  * shared caches for `max-age` seconds; `private` ones only by the client, which revalidates each
- * time. Both carry a strong `ETag` of the representation and answer a matching `If-None-Match`
+ * time. Both carry a weak `ETag` of the representation and answer a matching `If-None-Match`
  * with 304 and no body. Errors are never cacheable.
  */
 export type HttpCachePolicy = 'public' | 'private';
@@ -55,12 +55,13 @@ export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: numb
 }
 
 /**
- * A strong validator from the bytes of the answer, without its `request_id`: the one part that
- * differs between two answers of the same representation.
+ * A weak validator from the JSON of the answer, without its `request_id` (the one part that
+ * differs between two answers of the same representation). Weak, because the bytes on the wire
+ * differ with the content coding (br, gzip or none) while the representation is the same.
  */
 export function entityTag(body: string, requestId: string): string {
   const representation = body.replace(`"request_id":${JSON.stringify(requestId)}`, '"request_id":""');
-  return `"${createHash('sha256').update(representation).digest('base64url').slice(0, 32)}"`;
+  return `W/"${createHash('sha256').update(representation).digest('base64url').slice(0, 32)}"`;
 }
 
 /** `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored. */
@@ -68,7 +69,8 @@ function matches(header: string | string[] | undefined, etag: string): boolean {
   if (!header) return false;
   const text = Array.isArray(header) ? header.join(',') : header;
   if (text.trim() === '*') return true;
-  return text.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  const opaque = etag.replace(/^W\//, '');
+  return text.split(',').some((tag) => tag.trim().replace(/^W\//, '') === opaque);
 }
 
 function addVary(reply: FastifyReply, field: string): void {
