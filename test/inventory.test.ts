@@ -91,6 +91,34 @@ describe('inventory', () => {
     expect(movements.body.data[3].reason).toBe('initial stock');
   });
 
+  it('reads live availability for concurrent storefront answers in one shared query', async () => {
+    const [a, b, c] = [await stocked(5), await stocked(7), await stocked(0)];
+    await reserve([{ variantId: a.id, quantity: 2 }], 'order-live');
+    let selects = 0;
+    const counting = new Proxy(ctx.db, {
+      get: (target, key, receiver) => {
+        if (key === 'select') selects += 1;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const reader = { ...ctx, db: counting };
+    const answers = await Promise.all([
+      inventory.availableOf(reader, [a.id]),
+      inventory.availableOf(reader, [b.id, c.id]),
+      inventory.availableOf(reader, [a.id, 'not-a-uuid', randomUUID()]),
+    ]);
+    expect(selects).toBe(1);
+    expect(answers.map((m) => [a.id, b.id, c.id].map((id) => m.get(id)))).toEqual([
+      [3, 7, 0],
+      [3, 7, 0],
+      [3, 7, 0],
+    ]);
+    // A later call is a new query that sees the stock as it is then.
+    await reserve([{ variantId: b.id, quantity: 7 }], 'order-live-2');
+    expect((await inventory.availableOf(reader, [b.id])).get(b.id)).toBe(0);
+    expect(selects).toBe(2);
+  });
+
   it('sums two lines of the same variant before checking', async () => {
     const v = await stocked(4);
     const details = await outOfStock(

@@ -159,12 +159,12 @@ export async function withLiveStock(
   inventory: Inventory,
   views: ProductDto[],
 ): Promise<ProductDto[]> {
-  const stock = await inventory.stockOf(
+  const available = await inventory.availableOf(
     ctx,
     views.flatMap((p) => p.variants.map((v) => v.id)),
   );
   return views.map((p) => ({
     ...p,
-    variants: p.variants.map((v) => ({ ...v, available: stock.get(v.id)?.available ?? 0 })),
+    variants: p.variants.map((v) => ({ ...v, available: available.get(v.id) ?? 0 })),
   }));
 }

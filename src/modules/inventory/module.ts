@@ -4,6 +4,7 @@ import type { Context, TxContext } from '../../platform/context.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { adjustStock } from './adjustments.js';
+import { availableOf } from './live-stock.js';
 import { LowStockAlerts, subscribeLowStockLog } from './low-stock.js';
 import {
   commitStock,
@@ -64,6 +65,8 @@ export interface Inventory {
   renameSku: (tx: TxContext, variantId: string, sku: string) => Promise<void>;
   /** Stock of many variants in one query; variants without stock are absent from the map. */
   stockOf: (ctx: Context, variantIds: string[]) => Promise<Map<string, StockLevel>>;
+  /** Units available now, for storefront answers; concurrent callers share one query (no transactions). */
+  availableOf: (ctx: Context, variantIds: string[]) => Promise<ReadonlyMap<string, number>>;
   /** SQL condition "the variant in this column has units available", for other modules' filters. */
   inStockCondition: (variantId: SQLWrapper) => SQL;
   /** Variants below their low-stock threshold: how many, and the `limit` most urgent. */
@@ -93,6 +96,7 @@ export function createInventoryModule(deps: InventoryDeps): Inventory {
     adjustStock: (ctx, variantId, input) => adjustStock(ctx, alerts, variantId, input),
     renameSku: renameStockSku,
     stockOf,
+    availableOf,
     inStockCondition,
     async lowStockReport(ctx, limit) {
       const threshold = deps.lowStockThreshold;

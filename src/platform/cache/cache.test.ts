@@ -29,7 +29,7 @@ if (redisUrl) {
 }
 afterAll(() => clients.forEach((c) => c.disconnect()));
 
-describe.each(stores)('cache on %s', (_name, makeStore) => {
+describe.each(stores)('cache on %s', (name, makeStore) => {
   const prefix = `test:${Math.random().toString(36).slice(2)}:`;
   const newCache = (registry = new Registry()) =>
     new Cache(makeStore(), prefix, registry, createLogger('silent'), { ttls });
@@ -99,6 +99,41 @@ describe.each(stores)('cache on %s', (_name, makeStore) => {
     expect(await registry.metrics()).not.toContain('entity="off"');
   });
 
+  it("sees another server's invalidation although it keeps a local copy", async () => {
+    const store = makeStore();
+    const mine = new Cache(store, prefix, new Registry(), createLogger('silent'), { ttls });
+    const theirs = new Cache(store, prefix, new Registry(), createLogger('silent'), { ttls });
+    expect(await mine.getOrLoad(product, 'p9', async () => ({ v: 'old' }))).toEqual({ v: 'old' });
+    expect(await mine.getOrLoad(product, 'p9', async () => ({ v: 'unused' }))).toEqual({ v: 'old' });
+    await theirs.invalidate(product, ['p9']);
+    expect(await mine.getOrLoad(product, 'p9', async () => ({ v: 'new' }))).toEqual({ v: 'new' });
+    expect(await theirs.getOrLoad(product, 'p9', async () => ({ v: 'unused' }))).toEqual({ v: 'new' });
+  });
+
+  it.runIf(name === 'redis')(
+    'drops local copies when Redis lost its data and counts start over',
+    async () => {
+      const store = makeStore();
+      const mine = new Cache(store, prefix, new Registry(), createLogger('silent'), { ttls });
+      await mine.invalidate(product, ['p14']); // generation 1
+      expect(await mine.getOrLoad(product, 'p14', async () => 'old')).toBe('old');
+      const redis = clients.at(-1)!;
+      await redis.del(...(await redis.keys(`${prefix}*`))); // Redis restarted empty
+      await mine.invalidate(product, ['p14']); // generation 1 again, for a different write
+      expect(await mine.getOrLoad(product, 'p14', async () => 'new')).toBe('new');
+    },
+  );
+
+  it('hands out local copies frozen, so no request can change what the next one reads', async () => {
+    const cache = newCache();
+    await cache.getOrLoad(product, 'p10', async () => ({ tags: ['a'] }));
+    const hit = await cache.getOrLoad(product, 'p10', async () => ({ tags: ['unused'] }));
+    expect(() => hit.tags.push('b')).toThrow(TypeError);
+    expect(await cache.getOrLoad(product, 'p10', async () => ({ tags: ['unused'] }))).toEqual({
+      tags: ['a'],
+    });
+  });
+
   it('keys carry the entity schema version', () => {
     const cache = new Cache(makeStore(), 'bazaar:', new Registry(), createLogger('silent'), { ttls });
     expect(cache.key(product, 'abc')).toBe('bazaar:product:abc:v1');
@@ -111,6 +146,7 @@ describe('cache when the store fails', () => {
     let down = true;
     const flaky: CacheStore = {
       read: (k, g) => (down ? Promise.reject(new Error('down')) : memory.read(k, g)),
+      generation: (g) => (down ? Promise.reject(new Error('down')) : memory.generation(g)),
       writeIfGeneration: (k, g, gen, e) =>
         down ? Promise.reject(new Error('down')) : memory.writeIfGeneration(k, g, gen, e),
       invalidate: (g, k, t) => (down ? Promise.reject(new Error('down')) : memory.invalidate(g, k, t)),
@@ -128,6 +164,48 @@ describe('cache when the store fails', () => {
     await cache.invalidate(product, ['p3']);
     down = false;
     expect(await cache.getOrLoad(product, 'p3', async () => 'fresh')).toBe('fresh');
+  });
+});
+
+describe('local copies', () => {
+  /** A memory store that counts whole-entry reads and can report entries as already expired. */
+  function countingStore(expired: boolean) {
+    const memory = new MemoryStore();
+    const reads = { entries: 0 };
+    const store: CacheStore = {
+      read: async (k, g) => {
+        reads.entries += 1;
+        const found = await memory.read(k, g);
+        return expired && found.value
+          ? { ...found, value: { ...found.value, expiresAt: Date.now() - 1 } }
+          : found;
+      },
+      generation: (g) => memory.generation(g),
+      writeIfGeneration: (k, g, gen, e) => memory.writeIfGeneration(k, g, gen, e),
+      invalidate: (g, k, t) => memory.invalidate(g, k, t),
+      lock: (k, t) => memory.lock(k, t),
+      unlock: (k) => memory.unlock(k),
+    };
+    return { store, reads };
+  }
+
+  it('answer hits with a generation check instead of reading the whole entry', async () => {
+    const { store, reads } = countingStore(false);
+    const writer = new Cache(store, 'l:', new Registry(), createLogger('silent'), { ttls });
+    await writer.getOrLoad(product, 'p11', async () => 'v');
+    const reader = new Cache(store, 'l:', new Registry(), createLogger('silent'), { ttls });
+    for (let i = 0; i < 3; i += 1)
+      expect(await reader.getOrLoad(product, 'p11', async () => 'unused')).toBe('v');
+    expect(reads.entries).toBe(2); // the writer's miss and the reader's first hit
+  });
+
+  it('are not kept past the expiry of the entry they came from', async () => {
+    const { store, reads } = countingStore(true);
+    const writer = new Cache(store, 'e:', new Registry(), createLogger('silent'), { ttls });
+    await writer.getOrLoad(product, 'p12', async () => 'v');
+    const reader = new Cache(store, 'e:', new Registry(), createLogger('silent'), { ttls });
+    for (let i = 0; i < 3; i += 1) await reader.getOrLoad(product, 'p12', async () => 'v');
+    expect(reads.entries).toBe(4);
   });
 });
 

@@ -1,7 +1,9 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
-import type { CacheStore } from './stores.js';
+
+import type { CacheStore, Generation, StoredEntry } from './stores.js';
 
 export { MemoryStore, RedisStore, type CacheStore, type StoredEntry } from './stores.js';
 
@@ -17,6 +19,13 @@ export { MemoryStore, RedisStore, type CacheStore, type StoredEntry } from './st
  * generation. A reader that loaded before a write committed therefore cannot store its stale
  * value afterwards (the store refuses a write under an old generation), and an entity whose
  * entries are invalidated all at once (search pages) needs one bump, not a key scan.
+ *
+ * Each process also keeps the values it read, parsed and frozen, with their generation and
+ * expiry. A hit on that local copy still asks the store for the current generation — a few
+ * bytes instead of the whole entry and its JSON parse — so an invalidation by any server is
+ * seen exactly as before, and no local copy outlives the TTL of the entry it came from. Copies
+ * also carry the store's epoch: a Redis that lost its data (and so its generation counters)
+ * invalidates every copy taken before.
  */
 export interface CacheEntity {
   name: string;
@@ -38,12 +47,21 @@ const WAIT_FOR_OTHER_LOADER_MS = 250;
 /** Generations outlive every entry written under them (see `invalidate`). */
 const GENERATION_GRACE_SECONDS = 60;
 
+/** Budget of the local copies, counted in characters of their JSON. */
+const LOCAL_MAX_CHARS = 16 * 1024 * 1024;
+
 const tracer = trace.getTracer('bazaar');
+
+interface LocalCopy extends Generation {
+  expiresAt: number;
+  value: unknown;
+}
 
 type Result = 'hit' | 'miss' | 'error' | 'coalesced' | 'disabled';
 
 export class Cache {
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly local = new LRUCache<string, LocalCopy>({ maxSize: LOCAL_MAX_CHARS });
   private readonly requests: Counter<'entity' | 'result'>;
   /** Invalidations the store refused (Redis down): retried before the store is trusted again. */
   private pending: { generationKeys: string[]; keys: string[]; ttl: number }[] = [];
@@ -150,7 +168,16 @@ export class Cache {
     let entry;
     try {
       if (!(await this.flushPending())) throw new Error('invalidations are waiting for the cache store');
-      entry = await this.store.read(key, generationKey);
+      const copy = this.local.get(key);
+      if (copy && copy.expiresAt > Date.now()) {
+        const now = await this.store.generation(generationKey, this.epochKey);
+        if (now.generation === copy.generation && now.epoch === copy.epoch) {
+          this.count(entity, 'hit', report);
+          return copy.value as T;
+        }
+        this.local.delete(key);
+      }
+      entry = await this.store.read(key, generationKey, this.epochKey);
     } catch (error) {
       this.count(entity, 'error', report);
       this.reportError(error);
@@ -158,7 +185,7 @@ export class Cache {
     }
     if (entry.value !== undefined && entry.value.generation === entry.generation) {
       this.count(entity, 'hit', report);
-      return JSON.parse(entry.value.data) as T;
+      return this.keepLocally(key, entry.epoch, entry.value);
     }
     this.count(entity, 'miss', report);
     const owner = await this.store.lock(`${key}:lock`, LOCK_MS).catch(() => true);
@@ -167,16 +194,38 @@ export class Cache {
       if (other !== undefined) return JSON.parse(other) as T;
     }
     const value = await load();
+    const data = JSON.stringify(value);
+    const ttlSeconds = this.ttlOf(entity);
     try {
-      await this.store.writeIfGeneration(key, generationKey, entry.generation, {
-        data: JSON.stringify(value),
-        ttlSeconds: this.ttlOf(entity),
-      });
+      await this.store.writeIfGeneration(key, generationKey, entry.generation, { data, ttlSeconds });
       if (owner) await this.store.unlock(`${key}:lock`);
     } catch (error) {
       this.reportError(error);
+      return value;
     }
+    // Kept under the generation it was loaded in: if the store refused it, the check refuses it too.
+    this.keepLocally(key, entry.epoch, {
+      generation: entry.generation,
+      expiresAt: Date.now() + ttlSeconds * 1000,
+      data,
+    });
     return value;
+  }
+
+  /** Parses a stored entry once and keeps it, frozen, for the rest of its life. */
+  private keepLocally<T>(key: string, epoch: string, entry: StoredEntry): T {
+    const value = deepFreeze(JSON.parse(entry.data) as T);
+    if (entry.expiresAt > Date.now())
+      this.local.set(
+        key,
+        { generation: entry.generation, epoch, expiresAt: entry.expiresAt, value },
+        { size: Math.max(1, entry.data.length) },
+      );
+    return value;
+  }
+
+  private get epochKey(): string {
+    return `${this.prefix}cache:epoch`;
   }
 
   private generationKey(entity: CacheEntity, id: string): string {
@@ -207,7 +256,7 @@ export class Cache {
     const deadline = Date.now() + WAIT_FOR_OTHER_LOADER_MS;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
-      const entry = await this.store.read(key, generationKey).catch(() => undefined);
+      const entry = await this.store.read(key, generationKey, this.epochKey).catch(() => undefined);
       if (entry?.value && entry.value.generation === entry.generation) return entry.value.data;
     }
     return undefined;
@@ -218,4 +267,13 @@ export class Cache {
     this.lastErrorLog = Date.now();
     this.logger.warn({ err: error }, 'cache unavailable; reading from the database');
   }
+}
+
+/** Local copies are shared by every request that reads them: nobody may change one. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

@@ -14,6 +14,9 @@ export function createRedis(url: string, logger: Logger): Redis {
     commandTimeout: 1000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
+    // Commands issued in the same tick (rate-limit counters and cache checks of concurrent
+    // requests) go out in one write and come back in one read.
+    enableAutoPipelining: true,
   });
   let warned = false;
   client.on('error', (error: Error) => {

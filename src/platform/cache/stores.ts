@@ -1,9 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 
-/** A cached value with the generation it was loaded under. */
+export interface Generation {
+  generation: string;
+  epoch: string;
+}
+
+/** A cached value with the generation it was loaded under and when it expires (epoch ms). */
 export interface StoredEntry {
   generation: string;
+  expiresAt: number;
   data: string;
 }
 
@@ -12,8 +19,14 @@ export interface StoredEntry {
  * whole entity); an absent one reads as the empty string.
  */
 export interface CacheStore {
-  /** The entry (if any) and the current value of its generation key, in one round trip. */
-  read(key: string, generationKey: string): Promise<{ value?: StoredEntry; generation: string }>;
+  /**
+   * The entry (if any), the current value of its generation key and the store's epoch, in one
+   * round trip. The epoch names the store's data set: it changes whenever the store lost its data
+   * (a Redis restarted empty, keys evicted), when generation counters may start over.
+   */
+  read(key: string, generationKey: string, epochKey: string): Promise<Generation & { value?: StoredEntry }>;
+  /** The current generation and epoch alone (a few bytes: the check of a local copy). */
+  generation(generationKey: string, epochKey: string): Promise<Generation>;
   /** Stores the entry only if the generation key still holds `generation`: no invalidation since the read. */
   writeIfGeneration(
     key: string,
@@ -28,15 +41,19 @@ export interface CacheStore {
   unlock(key: string): Promise<void>;
 }
 
-function encode(generation: string, data: string): string {
-  return `${generation}\n${data}`;
+// Stored as `<generation>\n<expires at, epoch ms>\n<data>`.
+function encode(generation: string, ttlSeconds: number, data: string): string {
+  return `${generation}\n${Date.now() + ttlSeconds * 1000}\n${data}`;
 }
 
 function decode(stored: string | null | undefined): StoredEntry | undefined {
   if (stored == null) return undefined;
-  const newline = stored.indexOf('\n');
-  if (newline < 0) return undefined;
-  return { generation: stored.slice(0, newline), data: stored.slice(newline + 1) };
+  const first = stored.indexOf('\n');
+  const second = first < 0 ? -1 : stored.indexOf('\n', first + 1);
+  if (second < 0) return undefined;
+  const expiresAt = Number(stored.slice(first + 1, second));
+  if (!Number.isSafeInteger(expiresAt)) return undefined;
+  return { generation: stored.slice(0, first), expiresAt, data: stored.slice(second + 1) };
 }
 
 export class MemoryStore implements CacheStore {
@@ -44,8 +61,14 @@ export class MemoryStore implements CacheStore {
   // Kept apart from the entries so that evicting entries never forgets an invalidation.
   private readonly generations = new LRUCache<string, string>({ max: 100_000, ttlAutopurge: false });
 
+  // An in-process store loses its data only with the process.
+  private readonly epoch = randomUUID();
+
   async read(key: string, generationKey: string) {
-    return { value: decode(this.entries.get(key)), generation: this.generations.get(generationKey) ?? '' };
+    return { value: decode(this.entries.get(key)), ...(await this.generation(generationKey)) };
+  }
+  async generation(generationKey: string) {
+    return { generation: this.generations.get(generationKey) ?? '', epoch: this.epoch };
   }
   async writeIfGeneration(
     key: string,
@@ -54,7 +77,7 @@ export class MemoryStore implements CacheStore {
     entry: { data: string; ttlSeconds: number },
   ) {
     if ((this.generations.get(generationKey) ?? '') !== generation) return;
-    this.entries.set(key, encode(generation, entry.data), { ttl: entry.ttlSeconds * 1000 });
+    this.entries.set(key, encode(generation, entry.ttlSeconds, entry.data), { ttl: entry.ttlSeconds * 1000 });
   }
   async invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number) {
     for (const key of generationKeys) {
@@ -85,9 +108,22 @@ return 0`;
 export class RedisStore implements CacheStore {
   constructor(private readonly redis: Redis) {}
 
-  async read(key: string, generationKey: string) {
-    const [stored, generation] = await this.redis.mget(key, generationKey);
-    return { value: decode(stored), generation: generation ?? '' };
+  async read(key: string, generationKey: string, epochKey: string) {
+    const [stored, generation, epoch] = await this.redis.mget(key, generationKey, epochKey);
+    return {
+      value: decode(stored),
+      generation: generation ?? '',
+      epoch: epoch ?? (await this.newEpoch(epochKey)),
+    };
+  }
+  async generation(generationKey: string, epochKey: string) {
+    const [generation, epoch] = await this.redis.mget(generationKey, epochKey);
+    return { generation: generation ?? '', epoch: epoch ?? (await this.newEpoch(epochKey)) };
+  }
+  /** Marks a data set that has none (new, or it lost its data); the first server to try sets it. */
+  private async newEpoch(epochKey: string): Promise<string> {
+    await this.redis.set(epochKey, randomUUID(), 'NX');
+    return (await this.redis.get(epochKey)) ?? '';
   }
   async writeIfGeneration(
     key: string,
@@ -101,7 +137,7 @@ export class RedisStore implements CacheStore {
       key,
       generationKey,
       generation,
-      encode(generation, entry.data),
+      encode(generation, entry.ttlSeconds, entry.data),
       entry.ttlSeconds,
     );
   }

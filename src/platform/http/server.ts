@@ -13,7 +13,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
@@ -37,6 +36,7 @@ import { httpCacheHook, notModifiedResponse } from './http-cache.js';
 import { finishOpenApiDocument } from './openapi.js';
 import { limitJsonDepth } from './json-depth.js';
 import { rateLimiterFor, type RateLimitOptions } from './rate-limit.js';
+import { serializerCompiler } from './serializer.js';
 import {
   endRequestSpan,
   inRequestSpan,
@@ -148,7 +148,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(serializerCompiler as Parameters<typeof app.setSerializerCompiler>[0]);
   app.decorate('db', options.db);
   app.decorate('readDb', options.readDb ?? options.db);
   app.decorate('cache', options.cache);
@@ -209,6 +209,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     if (reply.statusCode >= 500) options.metrics.httpErrors.inc({ method: request.method, route });
     const traceId = requestTraceId(request);
     endRequestSpan(request, reply, route);
+    if (!(request.log as Logger).isLevelEnabled('info')) return;
     request.log.info(
       {
         method: request.method,
