@@ -23,7 +23,7 @@ const collecting = new WeakMap<Executor, Batch>();
  * batch's callers: read it, never change it.
  */
 export function availableOf(ctx: Context, variantIds: string[]): Promise<Map<string, number>> {
-  if (variantIds.length === 0) return Promise.resolve(new Map());
+  if (variantIds.length === 0) return Promise.resolve(new Map<string, number>());
   let batch = collecting.get(ctx.db);
   if (!batch) {
     const ids = new Set<string>();
