@@ -155,12 +155,13 @@ export async function searchProducts(
     const fuzzyText = fuzzyTsquery(words, await corrections(ctx, words));
     const fuzzy = fuzzyText ? sql`to_tsquery('simple', ${fuzzyText})` : undefined;
     const title = sql`lower(${products.title})`;
+    // Each way to match probes its own index (full text, trigram) and the union of their ids
+    // filters the rest: an OR of the three made PostgreSQL scan every product instead.
+    const matching = (condition: SQL) => sql`select ${products.id} from ${products} where ${condition}`;
     filters.push(
-      or(
-        sql`${products.search} @@ ${exact}`,
-        fuzzy ? sql`${products.search} @@ ${fuzzy}` : undefined,
-        sql`${title} % lower(${query.q})`,
-      )!,
+      sql`${products.id} in (${matching(sql`${products.search} @@ ${exact}`)}
+        union all ${fuzzy ? sql`${matching(sql`${products.search} @@ ${fuzzy}`)} union all ` : sql``}
+        ${matching(sql`${title} % lower(${query.q})`)})`,
     );
     rank = sql`(ts_rank(${products.search}, ${exact}) * 2
       + ${fuzzy ? sql`ts_rank(${products.search}, ${fuzzy})` : sql`0`}

@@ -66,11 +66,12 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const client = postgresClient(url, options, 'bazaar');
   const replica = options.readUrl ? postgresClient(options.readUrl, options, 'bazaar-read') : undefined;
   const pool = new PoolUsage(options.poolSize);
-  const db = drizzlePostgres({ client: instrumentPostgres(client, pool) }) as unknown as Database;
+  const prepare = options.prepare ?? true;
+  const db = drizzlePostgres({ client: instrumentPostgres(client, pool, prepare) }) as unknown as Database;
   // The replica's connections are its own pool; the gauges watch the primary's, the one writes wait on.
   const read = replica
     ? (drizzlePostgres({
-        client: instrumentPostgres(replica, new PoolUsage(options.poolSize)),
+        client: instrumentPostgres(replica, new PoolUsage(options.poolSize), prepare),
       }) as unknown as Database)
     : db;
   return {

@@ -56,13 +56,17 @@ function settle(span: Span | undefined, release: (() => void) | undefined) {
 /**
  * postgres.js with a span per statement and pool accounting. Its queries are lazy promises that
  * run when awaited, so the span ends in their `then`, without changing when they run.
+ *
+ * With `prepare`, every statement is a named prepared statement, parsed once per connection,
+ * and PostgreSQL can keep its plan: drizzle asks for unnamed ones (parse and plan on every
+ * execution) unless a query is explicitly prepared, which cost the hot reads more than running them.
  */
-export function instrumentPostgres(sql: postgres.Sql, usage?: PoolUsage): postgres.Sql {
+export function instrumentPostgres(sql: postgres.Sql, usage?: PoolUsage, prepare = false): postgres.Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
         return (text: string, params?: never[], options?: postgres.UnsafeQueryOptions) => {
-          const query = target.unsafe(text, params, options);
+          const query = target.unsafe(text, params, prepare ? { ...options, prepare: true } : options);
           const done = settle(startQuerySpan(text), usage?.acquire());
           const then = query.then.bind(query);
           // defineProperty returns the query itself, a thenable nobody needs to await here.
@@ -89,7 +93,9 @@ export function instrumentPostgres(sql: postgres.Sql, usage?: PoolUsage): postgr
           const release = property === 'begin' ? usage?.acquire() : undefined;
           try {
             const run = Reflect.get(target, property, receiver) as (...a: unknown[]) => Promise<unknown>;
-            return await run.call(target, ...args, (tx: postgres.Sql) => work(instrumentPostgres(tx)));
+            return await run.call(target, ...args, (tx: postgres.Sql) =>
+              work(instrumentPostgres(tx, undefined, prepare)),
+            );
           } finally {
             release?.();
           }
