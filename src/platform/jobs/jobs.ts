@@ -62,6 +62,8 @@ export class Jobs {
   private readonly queues = new Map<string, QueueDefinition>();
   private readonly subscribers = new Map<string, string[]>();
   private readonly schedules = new Map<string, string>();
+  /** This process' pg-boss worker of each queue it consumes. */
+  private readonly workers = new Map<string, string>();
   private started = false;
 
   constructor(
@@ -222,12 +224,23 @@ export class Jobs {
     // One poller per queue fetching up to `concurrency` jobs at a time: the database sees one
     // query per queue per interval, not one per job slot.
     for (const { name, handler } of this.queues.values()) {
-      await this.boss.work<never>(
+      const worker = await this.boss.work<never>(
         name,
         { batchSize: this.options.concurrency, includeMetadata: true },
-        (jobs) => this.run(name, handler, jobs),
+        async (jobs) => {
+          await this.run(name, handler, jobs);
+          // A full batch may have left jobs behind: fetch again at once, not after the interval.
+          if (jobs.length >= this.options.concurrency) this.fetchNow(name);
+        },
       );
+      this.workers.set(name, worker);
     }
+  }
+
+  /** Makes this process' worker of `queue` fetch now rather than at its next poll. */
+  private fetchNow(queue: string): void {
+    const worker = this.workers.get(queue);
+    if (worker) this.boss.notifyWorker(worker);
   }
 
   /**
@@ -339,6 +352,7 @@ export class Jobs {
   async stop(timeoutSeconds: number): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.workers.clear();
     await this.boss.stop({ graceful: true, wait: true, timeout: timeoutSeconds * 1000 });
   }
 
