@@ -37,6 +37,11 @@ export interface DatabaseHandle {
   readonly bossConnection: { connectionString: string } | { db: SqlRunner };
   /** Connections this process' queries and transactions hold or wait for (for metrics). */
   readonly pool: PoolUsage;
+  /**
+   * PostgreSQL only: LISTEN on a connection of its own, re-established when it drops; resolves
+   * once listening, to a function that stops. Behind PgBouncer in transaction mode nothing arrives.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -81,6 +86,10 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     read,
     pool,
     bossConnection: { connectionString: url },
+    listen: async (channel, onPayload) => {
+      const listening = await client.listen(channel, onPayload);
+      return () => listening.unlisten();
+    },
     ping: async () => {
       await client`select 1`;
       if (replica) await replica`select 1`;
