@@ -14,6 +14,7 @@ import { opsRoutes } from './platform/http/ops-routes.js';
 import { parseRateLimits } from './platform/http/rate-limit.js';
 import { createHttpServer, type HttpServer } from './platform/http/server.js';
 import { Jobs } from './platform/jobs/jobs.js';
+import { wakeChannelFor } from './platform/jobs/wake.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, registerPoolGauges, type Metrics } from './platform/observability/metrics.js';
@@ -73,17 +74,23 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     if (applied > 0) logger.info({ applied }, 'database migrated');
   }
 
+  const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
+  if (redis && !(await redisConnected(redis, REDIS_START_TIMEOUT_MS))) {
+    logger.warn('redis unreachable at start: rate limits and the cache run degraded until it answers');
+  }
+
   const jobs = new Jobs(
     database,
     {
       retryLimit: config.JOB_RETRY_LIMIT,
       retryDelaySeconds: config.JOB_RETRY_DELAY,
-      pollingIntervalSeconds: config.NODE_ENV === 'test' ? 0.5 : 1,
+      pollingIntervalSeconds: config.JOB_POLL_INTERVAL ?? (config.NODE_ENV === 'test' ? 0.5 : 1),
       concurrency: config.WORKER_CONCURRENCY,
       expireInSeconds: config.JOB_EXPIRE_SECONDS,
     },
     logger,
     metrics,
+    wakeChannelFor({ database, redis, keyPrefix: config.REDIS_KEY_PREFIX }),
   );
   const mailer: Mailer = createMailer({
     smtpUrl: config.SMTP_URL,
@@ -106,10 +113,6 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     welcomeDelaySeconds: config.WELCOME_EMAIL_DELAY,
     retryLimit: config.JOB_RETRY_LIMIT,
   });
-  const redis: Redis | undefined = config.REDIS_URL ? createRedis(config.REDIS_URL, logger) : undefined;
-  if (redis && !(await redisConnected(redis, REDIS_START_TIMEOUT_MS))) {
-    logger.warn('redis unreachable at start: rate limits and the cache run degraded until it answers');
-  }
   const cache = new Cache(
     redis ? new RedisStore(redis) : new MemoryStore(),
     config.REDIS_KEY_PREFIX,

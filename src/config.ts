@@ -80,7 +80,8 @@ const vars = {
   REDIS_URL: [
     url(['redis', 'rediss']).optional(),
     {
-      description: 'Redis URL for shared rate-limit counters. Unset: in-process memory.',
+      description:
+        'Redis URL for shared rate-limit counters, the read cache and worker wake-ups. Unset: in-process memory; workers are woken by PostgreSQL LISTEN/NOTIFY (in-process when embedded).',
       example: 'redis://redis:6379/0',
     },
   ],
@@ -301,6 +302,14 @@ const vars = {
     { description: 'Retries of a failed job before it goes to the dead-letter queue.' },
   ],
   JOB_RETRY_DELAY: [seconds(5), { description: 'First retry delay in seconds; doubles on each retry.' }],
+  JOB_POLL_INTERVAL: [
+    z.coerce.number().min(0.5).max(3_600).optional(),
+    {
+      description:
+        "Seconds between an idle worker's looks for jobs (0.5 or more). Jobs due now wake their workers as the transaction that added them commits; polling finds the rest: delayed jobs, retries, and jobs whose wake-up was lost. Unset: 1 (0.5 when `NODE_ENV=test`).",
+      example: '5',
+    },
+  ],
   JOB_EXPIRE_SECONDS: [
     z.coerce.number().int().min(2).max(86_400).default(300),
     {

@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { trackCommits } from './commit-hooks.js';
 import { instrumentPglite, instrumentPostgres, PoolUsage } from './instrument.js';
 
 /** The drizzle database: PGlite or PostgreSQL, same API. Modules write SQL against this type only. */
@@ -24,6 +25,7 @@ export interface SqlRunner {
 
 export interface DatabaseHandle {
   readonly kind: 'pglite' | 'postgres';
+  /** Its transactions take `onCommit` hooks (commit-hooks.ts). */
   readonly db: Database;
   /**
    * For read-only queries that tolerate replica lag (storefront browsing): the replica when
@@ -35,6 +37,11 @@ export interface DatabaseHandle {
   readonly bossConnection: { connectionString: string } | { db: SqlRunner };
   /** Connections this process' queries and transactions hold or wait for (for metrics). */
   readonly pool: PoolUsage;
+  /**
+   * PostgreSQL only: LISTEN on a connection of its own, re-established when it drops; resolves
+   * once listening, to a function that stops. Behind PgBouncer in transaction mode nothing arrives.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,7 +74,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const replica = options.readUrl ? postgresClient(options.readUrl, options, 'bazaar-read') : undefined;
   const pool = new PoolUsage(options.poolSize);
   const prepare = options.prepare ?? true;
-  const db = drizzlePostgres({ client: instrumentPostgres(client, pool, prepare) }) as unknown as Database;
+  const db = trackCommits(drizzlePostgres({ client: instrumentPostgres(client, pool, prepare) }));
   // The replica's connections are its own pool; the gauges watch the primary's, the one writes wait on.
   const read = replica
     ? (drizzlePostgres({
@@ -80,6 +87,10 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     read,
     pool,
     bossConnection: { connectionString: url },
+    listen: async (channel, onPayload) => {
+      const listening = await client.listen(channel, onPayload);
+      return () => listening.unlisten();
+    },
     ping: async () => {
       await client`select 1`;
       if (replica) await replica`select 1`;
@@ -100,7 +111,7 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
 export function pgliteHandle(client: PGlite): DatabaseHandle {
   // One connection: everything else waits for it.
   const pool = new PoolUsage(1);
-  const db = drizzlePglite({ client: instrumentPglite(client, pool) }) as unknown as Database;
+  const db = trackCommits(drizzlePglite({ client: instrumentPglite(client, pool) }));
   let closed = false;
   return {
     kind: 'pglite',

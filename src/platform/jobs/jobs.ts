@@ -20,6 +20,7 @@ import {
   type QueueStats,
 } from './monitoring.js';
 import { processedEvents } from './schema.js';
+import { Wakeups, type WakeChannel } from './wake.js';
 
 export type { DeadLetter, QueueStats } from './monitoring.js';
 
@@ -35,6 +36,7 @@ export interface DomainEvent<T = Record<string, unknown>> {
 export interface JobOptions {
   retryLimit: number;
   retryDelaySeconds: number;
+  /** How often an idle worker looks for jobs no wake-up announced: delayed ones, retries. */
   pollingIntervalSeconds: number;
   concurrency: number;
   /** How long a job may run; a job whose worker died is handed out again after this. */
@@ -62,6 +64,9 @@ export class Jobs {
   private readonly queues = new Map<string, QueueDefinition>();
   private readonly subscribers = new Map<string, string[]>();
   private readonly schedules = new Map<string, string>();
+  /** This process' pg-boss worker of each queue it consumes. */
+  private readonly workers = new Map<string, string>();
+  private readonly wakeups: Wakeups;
   private started = false;
 
   constructor(
@@ -69,7 +74,9 @@ export class Jobs {
     private readonly options: JobOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    wakeChannel: WakeChannel,
   ) {
+    this.wakeups = new Wakeups(wakeChannel, logger);
     this.boss = new PgBoss({
       ...database.bossConnection,
       schema: 'pgboss',
@@ -116,7 +123,10 @@ export class Jobs {
     this.schedules.set(name, cron);
   }
 
-  /** Adds a job inside the caller's transaction: it exists if and only if the transaction commits. */
+  /**
+   * Adds a job inside the caller's transaction: it exists if and only if the transaction commits.
+   * A job due now wakes its workers after the commit; a delayed one waits for their polling.
+   */
   async enqueue<T extends object>(
     tx: Tx,
     queue: string,
@@ -134,6 +144,7 @@ export class Jobs {
         }),
       SpanKind.PRODUCER,
     );
+    if (!options.startAfterSeconds) this.wakeups.afterCommit(tx, [queue]);
   }
 
   /** Publishes an event inside the caller's transaction to every subscribed handler. */
@@ -162,6 +173,7 @@ export class Jobs {
           ),
         SpanKind.PRODUCER,
       );
+      this.wakeups.afterCommit(tx, queues);
     }
     return event;
   }
@@ -219,15 +231,29 @@ export class Jobs {
     }
     for (const [name, cron] of this.schedules) await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
     if (!work) return;
-    // One poller per queue fetching up to `concurrency` jobs at a time: the database sees one
-    // query per queue per interval, not one per job slot.
+    // Listening before the workers start: a wake-up that comes before a worker is known comes
+    // before its first fetch too, which finds the job anyway.
+    await this.wakeups.listen((queue) => this.fetchNow(queue));
+    // One worker per queue fetching up to `concurrency` jobs at a time: the database sees one
+    // query per queue per wake-up or interval, not one per job slot.
     for (const { name, handler } of this.queues.values()) {
-      await this.boss.work<never>(
+      const worker = await this.boss.work<never>(
         name,
         { batchSize: this.options.concurrency, includeMetadata: true },
-        (jobs) => this.run(name, handler, jobs),
+        async (jobs) => {
+          await this.run(name, handler, jobs);
+          // A full batch may have left jobs behind: fetch again at once, not after the interval.
+          if (jobs.length >= this.options.concurrency) this.fetchNow(name);
+        },
       );
+      this.workers.set(name, worker);
     }
+  }
+
+  /** Makes this process' worker of `queue` fetch now rather than at its next poll. */
+  private fetchNow(queue: string): void {
+    const worker = this.workers.get(queue);
+    if (worker) this.boss.notifyWorker(worker);
   }
 
   /**
@@ -296,6 +322,7 @@ export class Jobs {
       throw notFound('Dead letter');
     }
     await this.boss.send(taken.queue, taken.data ?? {}, { id: jobId, db: transactionRunner(tx) });
+    this.wakeups.afterCommit(tx, [taken.queue]);
     return { queue: taken.queue, jobId };
   }
 
@@ -339,6 +366,8 @@ export class Jobs {
   async stop(timeoutSeconds: number): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    await this.wakeups.stop();
+    this.workers.clear();
     await this.boss.stop({ graceful: true, wait: true, timeout: timeoutSeconds * 1000 });
   }
 
