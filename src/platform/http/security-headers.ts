@@ -36,11 +36,17 @@ const TEXTUAL = /^(text\/|application\/(json|javascript|xml)|[\w.+-]+\/[\w.+-]+\
 
 /**
  * The headers every response carries, errors and 404s included (an onSend hook, so it also runs
- * for answers of the error and not-found handlers).
+ * for answers of the error and not-found handlers). API answers that set no `Cache-Control` of
+ * their own are `no-store`. Synchronous: it runs on every answer.
  */
 export function securityHeaders(options: SecurityHeaderOptions) {
   const hsts = `max-age=${options.hstsMaxAgeSeconds}; includeSubDomains`;
-  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  return (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: null, payload: unknown) => void,
+  ) => {
     void reply.header('X-Content-Type-Options', 'nosniff');
     void reply.header('Referrer-Policy', 'no-referrer');
     void reply.header('X-Frame-Options', 'DENY');
@@ -57,6 +63,9 @@ export function securityHeaders(options: SecurityHeaderOptions) {
     if (typeof type === 'string' && TEXTUAL.test(type) && !/charset=/i.test(type)) {
       void reply.header('Content-Type', `${type}; charset=utf-8`);
     }
-    return payload;
+    if (path.startsWith('/api/') && !reply.hasHeader('Cache-Control')) {
+      void reply.header('Cache-Control', 'no-store');
+    }
+    done(null, payload);
   };
 }

@@ -185,12 +185,6 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     'onSend',
     securityHeaders({ tls: options.tls !== undefined, hstsMaxAgeSeconds: options.hstsMaxAgeSeconds }),
   );
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url.startsWith('/api/') && !reply.hasHeader('Cache-Control')) {
-      void reply.header('Cache-Control', 'no-store');
-    }
-    return payload;
-  });
 
   // Route-level: each route registered from here on compresses answers above the threshold.
   await app.register(compress, {
