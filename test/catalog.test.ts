@@ -496,6 +496,10 @@ describe('catalog', () => {
         expect(res.body.meta).toMatchObject({ page, per_page: 5, total: 23, total_pages: 5 });
         byPage.push(...res.body.data.map((p: ProductBody) => p.id));
       }
+      // A page past the last still knows how many there are.
+      const beyond = await app.api('GET', `${base}&page=7`);
+      expect(beyond.body.data).toEqual([]);
+      expect(beyond.body.meta).toMatchObject({ page: 7, total: 23, total_pages: 5 });
       const byCursor: string[] = [];
       let next: string | null = base;
       let pages = 0;

@@ -188,27 +188,36 @@ export async function searchProducts(
           ? [sql`${products.minPrice} asc nulls last`, asc(products.id)]
           : [sql`${products.minPrice} desc nulls last`, desc(products.id)];
 
-  const [found, [counts]] = await Promise.all([
-    ctx.db
-      .select({
-        ...productColumns,
-        ...(query.storefront ? { variants: storefrontVariants(inventory) } : {}),
-        createdKey,
-        minPrice: products.minPrice,
-      })
-      .from(products)
-      .where(cursor ? and(where, after(cursor)) : where)
-      .orderBy(...order)
-      .limit(query.perPage + 1)
-      .offset(cursor ? 0 : (query.page - 1) * query.perPage),
-    ctx.db
+  const countOf = async () => {
+    const [counts] = await ctx.db
       .select({
         total: sql<number>`count(*)::int`,
         before: cursor ? sql<number>`(count(*) filter (where not ${after(cursor)}))::int` : sql<number>`0`,
       })
       .from(products)
-      .where(where),
-  ]);
+      .where(where);
+    return { total: counts?.total ?? 0, before: counts?.before ?? 0 };
+  };
+  const page = ctx.db
+    .select({
+      ...productColumns,
+      ...(query.storefront ? { variants: storefrontVariants(inventory) } : {}),
+      createdKey,
+      minPrice: products.minPrice,
+      // Page mode counts every match in the same scan; keyset pages count apart (the cursor
+      // narrows this query, not the total).
+      total: cursor ? sql<number>`0` : sql<number>`(count(*) over ())::int`,
+    })
+    .from(products)
+    .where(cursor ? and(where, after(cursor)) : where)
+    .orderBy(...order)
+    .limit(query.perPage + 1)
+    .offset(cursor ? 0 : (query.page - 1) * query.perPage);
+  const [found, counted] = cursor ? await Promise.all([page, countOf()]) : [await page, undefined];
+  // A page past the last match has no row to carry the total.
+  const counts =
+    counted ??
+    (found[0] ? { total: found[0].total, before: 0 } : query.page > 1 ? await countOf() : undefined);
 
   const rows = found.slice(0, query.perPage);
   const last = rows.at(-1);
@@ -217,7 +226,7 @@ export async function searchProducts(
       ? encodeCursor(cursorOf(sort, last))
       : null;
   return {
-    rows: rows.map(({ createdKey: _k, minPrice: _p, ...row }) => row),
+    rows: rows.map(({ createdKey: _k, minPrice: _p, total: _t, ...row }) => row),
     total: counts?.total ?? 0,
     page: cursor ? Math.floor((counts?.before ?? 0) / query.perPage) + 1 : query.page,
     sort,
