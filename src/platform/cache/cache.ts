@@ -48,7 +48,7 @@ const WAIT_FOR_OTHER_LOADER_MS = 250;
 const GENERATION_GRACE_SECONDS = 60;
 
 /** Budget of the local copies, counted in characters of their JSON. */
-const LOCAL_MAX_CHARS = 16 * 1024 * 1024;
+const LOCAL_MAX_CHARS = 8 * 1024 * 1024;
 
 const tracer = trace.getTracer('bazaar');
 
