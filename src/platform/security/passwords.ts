@@ -1,14 +1,24 @@
-import { hash, verify, Algorithm } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 
-// OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane.
-const options = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+type Argon2 = typeof import('@node-rs/argon2');
 
-export function hashPassword(password: string): Promise<string> {
+/** The native argon2 module, loaded with the first hash or check rather than at start. */
+let argon2: Promise<Argon2> | undefined;
+const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'));
+
+// OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane. (The algorithm is a const enum of
+// the module's types: its value is checked here, so the options need no import of the module.)
+const ARGON2ID = 2 satisfies Algorithm.Argon2id;
+const options = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+export async function hashPassword(password: string): Promise<string> {
+  const { hash } = await loadArgon2();
   return hash(password, options);
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
+    const { verify } = await loadArgon2();
     return await verify(passwordHash, password);
   } catch {
     return false;
