@@ -37,6 +37,26 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
   return { ...state, data: state.data, reload };
 }
 
+/**
+ * Reads `state` again while `settling(data)` holds: something the server finishes on its own, such
+ * as a refund its gateway confirms by webhook. The first read follows after 1 s, then 2, 4, … up to
+ * 30 s apart; the pace starts over once it has settled.
+ */
+export function useWhileSettling<T>(state: Async<T>, settling: (data: T) => boolean): void {
+  const attempts = useRef(0);
+  const { data, loading, error, reload } = state;
+  const unsettled = data !== undefined && error === undefined && settling(data);
+  useEffect(() => {
+    if (loading) return;
+    if (!unsettled) {
+      attempts.current = 0;
+      return;
+    }
+    const timer = setTimeout(reload, Math.min(30_000, 1000 * 2 ** attempts.current++));
+    return () => clearTimeout(timer);
+  }, [data, loading, unsettled, reload]);
+}
+
 export const messageOf = (error: unknown) =>
   error instanceof ApiError
     ? error.message

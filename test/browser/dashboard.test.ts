@@ -17,6 +17,15 @@ const axeSource = readFileSync(require.resolve('axe-core'), 'utf8');
 const SCREENSHOTS = path.resolve('artifacts', 'screenshots');
 const POISON_QUEUE = 'test.poisoned.apply';
 const poison = { failing: true, applied: 0 };
+/** While set, the test gateway's webhooks wait for it: its refund stays pending until released. */
+const webhookGate: { held?: Promise<void>; release?: () => void } = {};
+function holdWebhooks(): () => void {
+  webhookGate.held = new Promise((resolve) => (webhookGate.release = resolve));
+  return () => {
+    webhookGate.release?.();
+    webhookGate.held = undefined;
+  };
+}
 
 let app: TestApp;
 let browser: Browser;
@@ -48,6 +57,9 @@ beforeAll(async () => {
     work: true,
     env: { JOB_RETRY_LIMIT: '1', JOB_RETRY_DELAY: '1' },
     setup: (bazaar) => {
+      bazaar.http.addHook('onRequest', async (request) => {
+        if (request.url === '/api/v1/webhooks/test') await webhookGate.held;
+      });
       bazaar.jobs.subscribe<{ n: number }>('test.poisoned', 'apply', async () => {
         if (poison.failing) throw new Error('warehouse API unreachable (test poison)');
         poison.applied += 1;
@@ -113,19 +125,8 @@ async function capture(name: string) {
   violations.set(name, found);
 }
 
-/** Polls the page (reloading it) until `check` passes. */
-async function eventually(check: () => Promise<boolean>, what: string) {
-  await waitFor(
-    async () => {
-      if (await check()) return true;
-      await page.reload();
-      await page.waitForSelector('main h1');
-      return undefined;
-    },
-    30_000,
-    what,
-  );
-}
+/** The order page's line of its one refund, inside its payment's line. */
+const refundLine = () => page.getByRole('listitem').filter({ hasText: /^Refund \$24\.00/ });
 
 async function signIn() {
   await page.getByLabel('E-mail').fill(admin.email);
@@ -285,7 +286,7 @@ describe('admin dashboard in Chromium', () => {
     await capture('order-detail');
   });
 
-  it('refunds part of the order after a confirmation', async () => {
+  it('refunds part of the order after a confirmation, and follows the refund as it settles', async () => {
     await page.getByRole('button', { name: 'Refund' }).click();
     const dialog = page.getByRole('dialog', { name: `Refund ${flow.orderNumber}` });
     await dialog.getByLabel('Reason').fill('one apron arrived torn');
@@ -293,13 +294,25 @@ describe('admin dashboard in Chromium', () => {
     await dialog.getByRole('button', { name: 'Refund' }).click();
     // More than was paid: the server refuses, the dialog stays open with its message.
     await dialog.getByRole('alert').waitFor();
-    await dialog.getByLabel(/Amount/).fill('24.00');
-    await dialog.getByRole('button', { name: 'Refund' }).click();
-    await dialog.waitFor({ state: 'hidden' });
-    await eventually(
-      async () => (await page.locator('.page-header .badge').textContent()) === 'partially refunded',
-      'the order to be partially refunded',
-    );
+
+    // The gateway takes the refund at once but confirms it by webhook, held back here.
+    const release = holdWebhooks();
+    try {
+      await dialog.getByLabel(/Amount/).fill('24.00');
+      await dialog.getByRole('button', { name: 'Refund' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await refundLine().locator('.badge', { hasText: 'pending' }).waitFor();
+      expect(await page.locator('.page-header .badge').textContent()).toBe('shipped');
+      expect(await page.getByText('refunded $24.00').count()).toBe(0);
+    } finally {
+      release();
+    }
+
+    // The page reads again on its own until the refund has settled; nothing reloads it here.
+    const badge = page.locator('.page-header .badge', { hasText: 'partially refunded' });
+    await badge.waitFor();
+    await page.getByText('refunded $24.00').waitFor();
+    await refundLine().locator('.badge', { hasText: 'succeeded' }).waitFor();
     expect(await page.getByText('refunded $24.00').count()).toBe(1);
   });
 

@@ -12,6 +12,7 @@ import {
   Select,
   StatusBadge,
   useAsync,
+  useWhileSettling,
   formText,
 } from '../ui';
 
@@ -134,17 +135,19 @@ type Order = Schemas['OrderDetail'];
 type Action = 'fulfill' | 'ship' | 'deliver' | 'cancel' | 'refund' | null;
 
 export function OrderDetailPage({ id }: { id: string }) {
-  const order = useAsync(() => api.get('/api/v1/orders/{id}', { path: { id } }).then((r) => r.data), [id]);
-  const payments = useAsync(
-    () => api.get('/api/v1/orders/{id}/payments', { path: { id } }).then((r) => r.data),
-    [id],
-  );
+  // Payments are read before the order. A refund that settles between the two reads then shows
+  // as still pending (and is polled below), never as an order total the list does not have yet.
+  const detail = useAsync(async () => {
+    const payments = (await api.get('/api/v1/orders/{id}/payments', { path: { id } })).data;
+    const order = (await api.get('/api/v1/orders/{id}', { path: { id } })).data;
+    return { order, payments };
+  }, [id]);
+  const order = { ...detail, data: detail.data?.order };
+  const payments = { ...detail, data: detail.data?.payments };
+  useWhileSettling(detail, (d) => d.payments.some((p) => p.refunds.some((r) => r.status === 'pending')));
   const [action, setAction] = useState<Action>(null);
   const close = () => setAction(null);
-  const reload = () => {
-    order.reload();
-    payments.reload();
-  };
+  const reload = detail.reload;
   return (
     <>
       <AsyncView state={order}>
