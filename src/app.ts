@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, registerPoolGauges, type Metrics } from './platform/observability/metrics.js';
 import { startTracing, type Tracing } from './platform/observability/tracing.js';
 import { projectRoot } from './platform/paths.js';
+import { prepareSecretBoxKey } from './platform/security/secret-box.js';
 import { auditRoutes } from './modules/audit/index.js';
 import { operationsRoutes, overviewRoutes } from './modules/operations/index.js';
 import { createAuthModule, createLoginLimiter } from './modules/auth/index.js';
@@ -51,6 +52,7 @@ export interface BazaarOptions {
  */
 export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const keyDerivation = prepareSecretBoxKey(config.KEY_ENCRYPTION_KEY);
   const metrics: Metrics = createMetrics();
   const tracing: Tracing | undefined = config.OTEL_EXPORTER_OTLP_ENDPOINT
     ? await startTracing({
@@ -207,6 +209,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
   await http.register(overviewRoutes({ jobs, inventory }), { prefix: '/api/v1' });
   await http.register(adminDashboard);
 
+  await keyDerivation;
   await auth.ensureSigningKey(database.db);
 
   let stopping: Promise<void> | undefined;

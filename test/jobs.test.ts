@@ -163,6 +163,16 @@ describe('jobs: retries, dead letters and their replay', () => {
     ]);
   }, 60_000);
 
+  it('brings queues that existed before the start up to the configured retry settings', async () => {
+    // orders.expire comes from the migrated template, installed there with the default settings.
+    const [queue] = rowsOf<{ retry_limit: number; retry_delay: number; dead_letter: string }>(
+      await db().execute(
+        sql`select retry_limit, retry_delay, dead_letter from pgboss.queue where name = 'orders.expire'`,
+      ),
+    );
+    expect(queue).toEqual({ retry_limit: 2, retry_delay: 1, dead_letter: 'orders.expire__dead' });
+  });
+
   it('answers 404 for an unknown dead letter and guards the routes by permission', async () => {
     const unknown = await app.api(
       'POST',

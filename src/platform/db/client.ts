@@ -1,14 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { trackCommits } from './commit-hooks.js';
-import { instrumentPglite, instrumentPostgres, PoolUsage } from './instrument.js';
+import { instrumentPostgres, PoolUsage } from './instrument.js';
 
 /** The drizzle database: PGlite or PostgreSQL, same API. Modules write SQL against this type only. */
 type NoSchema = Record<string, never>;
@@ -57,7 +53,10 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.url ? openPostgres(options.url, options) : openPglite(path.join(options.dataDir, 'db'));
+  if (options.url) return openPostgres(options.url, options);
+  // PGlite (and its drizzle driver) load only for the embedded database.
+  const { openPglite } = await import('./pglite.js');
+  return openPglite(path.join(options.dataDir, 'db'));
 }
 
 function postgresClient(url: string, options: DatabaseOptions, applicationName: string) {
@@ -97,47 +96,6 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     },
     close: async () => {
       await Promise.all([client.end({ timeout: 5 }), replica?.end({ timeout: 5 })]);
-    },
-  };
-}
-
-async function openPglite(dir: string): Promise<DatabaseHandle> {
-  mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create({ dataDir: dir, extensions: { pg_trgm } });
-  return pgliteHandle(client);
-}
-
-/** Wraps an already open PGlite instance (tests pass one cloned from a migrated template). */
-export function pgliteHandle(client: PGlite): DatabaseHandle {
-  // One connection: everything else waits for it.
-  const pool = new PoolUsage(1);
-  const db = trackCommits(drizzlePglite({ client: instrumentPglite(client, pool) }));
-  let closed = false;
-  return {
-    kind: 'pglite',
-    db,
-    read: db,
-    pool,
-    bossConnection: {
-      db: {
-        // pg-boss sends multi-statement DDL without parameters; PGlite needs exec() for those.
-        async executeSql(text, values) {
-          if (values && values.length > 0) {
-            const result = await client.query(text, values.map(toDriverValue));
-            return { rows: result.rows };
-          }
-          const results = await client.exec(text);
-          return { rows: results.at(-1)?.rows ?? [] };
-        },
-      },
-    },
-    ping: async () => {
-      await client.query('select 1');
-    },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await client.close();
     },
   };
 }

@@ -215,20 +215,7 @@ export class Jobs {
   async start({ work }: { work: boolean }): Promise<void> {
     await this.boss.start();
     this.started = true;
-    for (const name of this.queues.keys()) {
-      const options = {
-        retryLimit: this.options.retryLimit,
-        retryDelay: this.options.retryDelaySeconds,
-        retryBackoff: true,
-        // A job a crashed worker held comes back after this (plus pg-boss' maintenance tick),
-        // instead of pg-boss' default 15 minutes. Every handler here finishes in seconds.
-        expireInSeconds: this.options.expireInSeconds,
-        deadLetter: deadLetterQueueOf(name),
-      };
-      await this.boss.createQueue(deadLetterQueueOf(name));
-      await this.boss.createQueue(name, { name, ...options });
-      await this.boss.updateQueue(name, { name, ...options });
-    }
+    await this.installQueues();
     for (const [name, cron] of this.schedules) await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
     if (!work) return;
     // Listening before the workers start: a wake-up that comes before a worker is known comes
@@ -248,6 +235,33 @@ export class Jobs {
       );
       this.workers.set(name, worker);
     }
+  }
+
+  /**
+   * Creates missing queues and brings changed retry settings up to date. One read of the queue
+   * table when nothing changed (every start after the first); creations run one after another,
+   * because pg-boss' create_queue attaches a partition and concurrent ones can deadlock.
+   */
+  private async installQueues(): Promise<void> {
+    const existing = new Map((await this.boss.getQueues()).map((queue) => [queue.name, queue]));
+    const updates: Promise<void>[] = [];
+    for (const name of this.queues.keys()) {
+      const options = {
+        name,
+        retryLimit: this.options.retryLimit,
+        retryDelay: this.options.retryDelaySeconds,
+        retryBackoff: true,
+        // A job a crashed worker held comes back after this (plus pg-boss' maintenance tick),
+        // instead of pg-boss' default 15 minutes. Every handler here finishes in seconds.
+        expireInSeconds: this.options.expireInSeconds,
+        deadLetter: deadLetterQueueOf(name),
+      };
+      if (!existing.has(options.deadLetter)) await this.boss.createQueue(options.deadLetter);
+      const current = existing.get(name);
+      if (!current) await this.boss.createQueue(name, options);
+      else if (!sameQueueSettings(current, options)) updates.push(this.boss.updateQueue(name, options));
+    }
+    await Promise.all(updates);
   }
 
   /** Makes this process' worker of `queue` fetch now rather than at its next poll. */
@@ -392,4 +406,19 @@ function withoutTraceContext(data: unknown): { data: unknown; trace?: Record<str
   if (data === null || typeof data !== 'object' || !(TRACE_KEY in data)) return { data };
   const { [TRACE_KEY]: trace, ...rest } = data as Record<string, unknown>;
   return { data: rest, trace: trace as Record<string, string> };
+}
+
+type QueueSettings = Pick<
+  PgBoss.Queue,
+  'retryLimit' | 'retryDelay' | 'retryBackoff' | 'expireInSeconds' | 'deadLetter'
+>;
+
+function sameQueueSettings(current: QueueSettings, wanted: QueueSettings): boolean {
+  return (
+    current.retryLimit === wanted.retryLimit &&
+    current.retryDelay === wanted.retryDelay &&
+    current.retryBackoff === wanted.retryBackoff &&
+    current.expireInSeconds === wanted.expireInSeconds &&
+    current.deadLetter === wanted.deadLetter
+  );
 }

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface MailMessage {
   to: string;
@@ -69,29 +69,56 @@ function toNodemailer(message: MailMessage, from: string) {
   };
 }
 
+type Nodemailer = typeof import('nodemailer');
+let nodemailerModule: Promise<Nodemailer> | undefined;
+
+/**
+ * The transport, made with the first mail: nodemailer is loaded then, not at start-up (an API
+ * server that never sends mail never loads it).
+ */
+function lazyTransport(create: (nodemailer: Nodemailer) => Transporter) {
+  let transport: Promise<Transporter> | undefined;
+  return {
+    get: () =>
+      (transport ??= (nodemailerModule ??= import('nodemailer')).then(create).catch((error: unknown) => {
+        transport = undefined; // the next mail tries again
+        throw error;
+      })),
+    close: () =>
+      void transport?.then(
+        (t) => t.close(),
+        () => undefined,
+      ),
+  };
+}
+
 function smtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport: Transporter = nodemailer.createTransport(smtpUrl);
+  const transport = lazyTransport((nodemailer) => nodemailer.createTransport(smtpUrl));
   const url = new URL(smtpUrl);
   return {
     destination: `${url.protocol}//${url.host}`,
     async send(message) {
-      await transport.sendMail(toNodemailer(message, from));
+      await (await transport.get()).sendMail(toNodemailer(message, from));
     },
-    close: () => transport.close(),
+    close: transport.close,
   };
 }
 
 function fileMailer(mailDir: string, from: string): Mailer {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transport = lazyTransport((nodemailer) =>
+    nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
+  );
   return {
     destination: mailDir,
     async send(message) {
-      const info = (await transport.sendMail(toNodemailer(message, from))) as { message: Buffer };
+      const info = (await (await transport.get()).sendMail(toNodemailer(message, from))) as {
+        message: Buffer;
+      };
       await mkdir(mailDir, { recursive: true });
       const safeId = message.messageId.replace(/[^\w.-]/g, '');
       // Named by Message-ID: a retried job overwrites its own file instead of adding a second mail.
       await writeFile(path.join(mailDir, `${safeId}.eml`), info.message);
     },
-    close: () => transport.close(),
+    close: transport.close,
   };
 }

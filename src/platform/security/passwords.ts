@@ -17,8 +17,9 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  // Outside the try: a native module that cannot load is a server fault, not a wrong password.
+  const { verify } = await loadArgon2();
   try {
-    const { verify } = await loadArgon2();
     return await verify(passwordHash, password);
   } catch {
     return false;

@@ -1,6 +1,6 @@
 import { createDecipheriv, createCipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SecretBox } from './secret-box.js';
+import { prepareSecretBoxKey, SecretBox } from './secret-box.js';
 
 /** The format every stored value has used since v1: scrypt(passphrase, fixed salt), AES-256-GCM. */
 function openV1(sealed: string, passphrase: string): string {
@@ -34,6 +34,15 @@ describe('SecretBox', () => {
     expect(
       openV1(new SecretBox('derived-once-passphrase').seal('stored after'), 'derived-once-passphrase'),
     ).toBe('stored after');
+  });
+
+  it('derives the same key ahead of use on the thread pool', async () => {
+    const sealedBefore = sealV1('stored before', 'prepared-passphrase');
+    await prepareSecretBoxKey('prepared-passphrase');
+    const box = new SecretBox('prepared-passphrase');
+    expect(box.open(sealedBefore)).toBe('stored before');
+    expect(openV1(box.seal('stored after'), 'prepared-passphrase')).toBe('stored after');
+    await expect(prepareSecretBoxKey(undefined)).resolves.toBeUndefined();
   });
 
   it('refuses a value sealed under another passphrase', () => {

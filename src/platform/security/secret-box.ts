@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, scryptSync } from 'node:crypto';
 
 const SALT = 'bazaar-secret-box-v1';
 const KEY_BYTES = 32;
@@ -9,6 +9,22 @@ const KEY_BYTES = 32;
  * responses, the test gateway) seals with the same KEY_ENCRYPTION_KEY.
  */
 const derivedKeys = new Map<string, Buffer>();
+
+/**
+ * Starts deriving the key on libuv's thread pool, so start-up's database and Redis round trips
+ * overlap it instead of the first box blocking the event loop for it. A box used before it is
+ * done derives the key itself, synchronously; either way the result is the same key.
+ */
+export function prepareSecretBoxKey(passphrase: string | undefined): Promise<void> {
+  if (!passphrase || derivedKeys.has(passphrase)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    scrypt(passphrase, SALT, KEY_BYTES, (error, key) => {
+      if (error) return reject(error);
+      if (!derivedKeys.has(passphrase)) derivedKeys.set(passphrase, key);
+      resolve();
+    });
+  });
+}
 
 function keyOf(passphrase: string): Buffer {
   let key = derivedKeys.get(passphrase);
