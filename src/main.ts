@@ -1,7 +1,7 @@
 #!/usr/bin/env node
+import v8 from 'node:v8';
 import { buildBazaar, version, type Bazaar } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { backupDatabase, BackupError, defaultBackupFile, restoreDatabase } from './platform/db/backup.js';
 
 const usage = `Bazaar ${version} — headless commerce platform
 
@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  limitHeapGrowth(config.HEAP_GROWING_PERCENT);
 
   switch (command) {
     case 'start':
@@ -85,6 +86,16 @@ async function main(argv: string[]): Promise<number> {
   return 64; // EX_USAGE
 }
 
+/**
+ * V8 reads this factor at every full collection, so setting it here, before Bazaar builds
+ * anything, is the same as passing `--heap-growing-percent` to node, for every way Bazaar is
+ * started (npm start, the bin, containers, the benchmarks). See ADR 0008.
+ */
+function limitHeapGrowth(percent: number) {
+  if (percent > 0 && !process.execArgv.some((flag) => flag.startsWith('--heap-growing-percent')))
+    v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
 async function backupCommand(
   config: Config,
   command: 'backup' | 'restore',
@@ -97,6 +108,8 @@ async function backupCommand(
     );
     return 64;
   }
+  const { backupDatabase, BackupError, defaultBackupFile, restoreDatabase } =
+    await import('./platform/db/backup.js');
   try {
     if (command === 'backup') {
       const result = await backupDatabase(config.DATABASE_URL, file ?? defaultBackupFile());
