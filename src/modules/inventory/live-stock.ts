@@ -1,18 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
+import { batchPerTurn } from '../../platform/turn-batch.js';
+import { UUID_PATTERN } from './ids.js';
 import { stockLevels } from './schema.js';
 
 type Executor = Context['db'];
 
-interface Batch {
-  ids: Set<string>;
-  result: Promise<Map<string, number>>;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The batch still collecting ids, per database handle. */
-const collecting = new WeakMap<Executor, Batch>();
+const batched = batchPerTurn<string, Map<string, number>>();
 
 /**
  * Units available right now of each variant (variants without a stock row are absent). Storefront
@@ -24,20 +18,13 @@ const collecting = new WeakMap<Executor, Batch>();
  */
 export function availableOf(ctx: Context, variantIds: string[]): Promise<Map<string, number>> {
   if (variantIds.length === 0) return Promise.resolve(new Map<string, number>());
-  let batch = collecting.get(ctx.db);
-  if (!batch) {
-    const ids = new Set<string>();
-    const db = ctx.db;
-    const result = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      collecting.delete(db);
-      return readAvailable(db, [...ids]);
-    });
-    batch = { ids, result };
-    collecting.set(db, batch);
-  }
+  const db = ctx.db;
   // Only well-formed ids join the batch: one caller's bad id must not fail the others' query.
-  for (const id of variantIds) if (UUID.test(id)) batch.ids.add(id);
-  return batch.result;
+  return batched(
+    db,
+    variantIds.filter((id) => UUID_PATTERN.test(id)),
+    (ids) => readAvailable(db, ids),
+  );
 }
 
 async function readAvailable(db: Executor, ids: string[]): Promise<Map<string, number>> {

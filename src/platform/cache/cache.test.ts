@@ -171,7 +171,7 @@ describe('local copies', () => {
   /** A memory store that counts whole-entry reads and can report entries as already expired. */
   function countingStore(expired: boolean) {
     const memory = new MemoryStore();
-    const reads = { entries: 0 };
+    const reads = { entries: 0, generations: 0 };
     const store: CacheStore = {
       read: async (k, g) => {
         reads.entries += 1;
@@ -180,7 +180,10 @@ describe('local copies', () => {
           ? { ...found, value: { ...found.value, expiresAt: Date.now() - 1 } }
           : found;
       },
-      generation: (g) => memory.generation(g),
+      generation: (g) => {
+        reads.generations += 1;
+        return memory.generation(g);
+      },
       writeIfGeneration: (k, g, gen, e) => memory.writeIfGeneration(k, g, gen, e),
       invalidate: (g, k, t) => memory.invalidate(g, k, t),
       lock: (k, t) => memory.lock(k, t),
@@ -197,6 +200,22 @@ describe('local copies', () => {
     for (let i = 0; i < 3; i += 1)
       expect(await reader.getOrLoad(product, 'p11', async () => 'unused')).toBe('v');
     expect(reads.entries).toBe(2); // the writer's miss and the reader's first hit
+  });
+
+  it('check one generation once for all the hits of one event-loop turn, read after they asked', async () => {
+    const { store, reads } = countingStore(false);
+    const cache = new Cache(store, 't:', new Registry(), createLogger('silent'), { ttls });
+    const ids = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    await Promise.all(ids.map((id) => cache.getOrLoad(page, id, async () => `v1 ${id}`)));
+    const before = reads.generations;
+    const hits = await Promise.all(ids.map((id) => cache.getOrLoad(page, id, async () => 'unused')));
+    expect(hits).toEqual(ids.map((id) => `v1 ${id}`));
+    expect(reads.generations - before).toBe(1);
+
+    // An invalidation that lands before the next turn's check is seen by every lookup of it.
+    const next = Promise.all(ids.map((id) => cache.getOrLoad(page, id, async () => `v2 ${id}`)));
+    await new Cache(store, 't:', new Registry(), createLogger('silent'), { ttls }).invalidateEntities([page]);
+    expect(await next).toEqual(ids.map((id) => `v2 ${id}`));
   });
 
   it('are not kept past the expiry of the entry they came from', async () => {
