@@ -55,6 +55,22 @@ async function searchableProduct(app: TestApp, token: string, price = 1000) {
   };
 }
 
+/** Changes the price of the product's variant through the admin API. */
+async function setPrice(
+  app: Pick<TestApp, 'api'>,
+  token: string,
+  p: { id: string; variantId: string },
+  amount: number,
+) {
+  const patched = await app.api(
+    'PATCH',
+    `/api/v1/products/${p.id}/variants/${p.variantId}`,
+    { price: { amount, currency: 'USD' } },
+    token,
+  );
+  expect(patched.status, patched.raw).toBe(200);
+}
+
 describe('the read cache', () => {
   let app: TestApp;
   let admin: { accessToken: string };
@@ -90,13 +106,7 @@ describe('the read cache', () => {
     expect(priceIn(search.body.data[0])).toBe(1000);
     expect(list.body.data.find((x: { id: string }) => x.id === p.id)).toBeDefined();
 
-    const patched = await app.api(
-      'PATCH',
-      `/api/v1/products/${p.id}/variants/${p.variantId}`,
-      { price: { amount: 1234, currency: 'USD' } },
-      admin.accessToken,
-    );
-    expect(patched.status, patched.raw).toBe(200);
+    await setPrice(app, admin.accessToken, p, 1234);
 
     const [byId2, byHandle2, search2, list2] = await reads();
     expect(priceIn(byId2.body.data)).toBe(1234);
@@ -137,6 +147,28 @@ describe('the read cache', () => {
     expect(after.body.data.variants[0].available).toBe(7);
     const search = await get(`/api/v1/products?q=${p.word}`);
     expect(search.body.data[0].variants[0].available).toBe(7);
+  });
+
+  it('searches pages it cannot cache afresh, each product coming from the product cache', async () => {
+    const p = await searchableProduct(app, admin.accessToken, 1500);
+    const inStock = `/api/v1/products?q=${p.word}&in_stock=true`;
+    await get(`/api/v1/products/${p.id}`);
+    const hits = await cacheCount(app, 'product', 'hit');
+    const found = await get(inStock);
+    expect(found.body.data.map((x: { id: string }) => x.id)).toEqual([p.id]);
+    expect(found.body.meta.total).toBe(1);
+    expect(priceIn(found.body.data[0])).toBe(1500);
+    expect(found.body.data[0].variants[0].available).toBe(10);
+    // The body is the entry product detail stored; the search itself ran again.
+    expect(await cacheCount(app, 'product', 'hit')).toBe(hits + 1);
+
+    await placeOrder(app, customer.accessToken, p.variantId, 10);
+    expect((await get(inStock)).body.data).toHaveLength(0);
+    const soldOut = await get(`/api/v1/products?q=${p.word}&in_stock=false`);
+    expect(soldOut.body.data[0].variants[0].available).toBe(0);
+
+    await setPrice(app, admin.accessToken, p, 1600);
+    expect(priceIn((await get(`/api/v1/products?q=${p.word}&in_stock=false`)).body.data[0])).toBe(1600);
   });
 
   it('refreshes the category tree after a category write', async () => {
@@ -344,12 +376,7 @@ describe.skipIf(!testRedisUrl)('two servers sharing one Redis', () => {
     expect(await priceOnB()).toBe(1000);
     expect(await cacheCount({ request: (o) => b.http.inject(o) }, 'product', 'hit')).toBe(hits + 1);
 
-    await a.api(
-      'PATCH',
-      `/api/v1/products/${p.id}/variants/${p.variantId}`,
-      { price: { amount: 2000, currency: 'USD' } },
-      token,
-    );
+    await setPrice(a, token, p, 2000);
     expect(await priceOnB()).toBe(2000);
   });
 });
@@ -401,13 +428,7 @@ describe('when Redis goes away', () => {
     }
     expect(await cacheCount(app, 'product', 'error')).toBeGreaterThan(errors);
     // A write while Redis is down still answers and is seen at once.
-    const patched = await app.api(
-      'PATCH',
-      `/api/v1/products/${p.id}/variants/${p.variantId}`,
-      { price: { amount: 1500, currency: 'USD' } },
-      token,
-    );
-    expect(patched.status, patched.raw).toBe(200);
+    await setPrice(app, token, p, 1500);
     expect((await detail()).body.data.variants[0].price.amount).toBe(1500);
 
     await startRedis();

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { CacheEntity } from '../../platform/cache/cache.js';
+import type { Cache, CacheEntity } from '../../platform/cache/cache.js';
 import type { Context } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
+import { batchPerTurn } from '../../platform/turn-batch.js';
 import type { Inventory } from '../inventory/index.js';
 import { categoryTree } from './categories.js';
 import { categoryTreeCacheEntity, productCacheEntity, productListCacheEntity } from './invalidation.js';
 import type { CategoryNode, ProductDto } from './http-schemas.js';
-import { findProduct, productViews, withLiveStock } from './product-views.js';
-import { searchProducts, type ProductSearch, type SearchResult } from './search.js';
+import { findProduct, listedProductViews, productViews, withLiveStock } from './product-views.js';
+import { searchProductIds, searchProducts, type ProductSearch, type SearchResult } from './search.js';
 
 /*
  * Storefront reads. `ctx` is the primary, `readCtx` the read replica (or the primary again).
@@ -53,11 +54,52 @@ export async function storefrontSearch(
     const { rows, ...result } = await searchProducts(on, inventory, search);
     return { ...result, views: await productViews(on, inventory, rows, { admin: false }) };
   };
-  const cache = search.inStock === undefined ? cachingOf(ctx, productListCacheEntity) : undefined;
-  if (!cache) return load(readCtx);
-  const page = await cache.getOrLoad(productListCacheEntity, searchKey(search), () => load(ctx));
-  return { ...page, views: await withLiveStock(readCtx, inventory, page.views) };
+  const pageCache = search.inStock === undefined ? cachingOf(ctx, productListCacheEntity) : undefined;
+  if (pageCache) {
+    const page = await pageCache.getOrLoad(productListCacheEntity, searchKey(search), () => load(ctx));
+    return { ...page, views: await withLiveStock(readCtx, inventory, page.views) };
+  }
+  // A page that is not cached is still searched afresh, but its products' representations come
+  // from the product cache: PostgreSQL only finds and ranks.
+  const productCache = cachingOf(ctx, productCacheEntity);
+  if (!productCache) return load(readCtx);
+  const { ids, ...result } = await searchProductIds(readCtx, inventory, search);
+  const views = await cachedProductViews(ctx, inventory, productCache, ids);
+  return { ...result, views: await withLiveStock(readCtx, inventory, views) };
 }
+
+const viewsBatch = batchPerTurn<string, Map<string, ProductDto>>();
+
+/**
+ * Storefront views of the products `ids`, in that order, from the product cache (the entries
+ * product detail reads by id). The misses of one turn of the event loop load in one query. A
+ * product no longer listed since it was found is left out.
+ */
+async function cachedProductViews(
+  ctx: Context,
+  inventory: Inventory,
+  cache: Cache,
+  ids: string[],
+): Promise<ProductDto[]> {
+  const loadBatch = (batch: string[]) => listedProductViews(ctx, inventory, batch);
+  const views = await Promise.all(
+    ids.map((id) =>
+      cache
+        .getOrLoad(productCacheEntity, id, async () => {
+          const view = (await viewsBatch(ctx.db, [id], loadBatch)).get(id);
+          if (!view) throw new NotListed();
+          return view;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof NotListed) return undefined;
+          throw error;
+        }),
+    ),
+  );
+  return views.filter((view) => view !== undefined);
+}
+
+class NotListed extends Error {}
 
 export function cachedCategoryTree(ctx: Context, readCtx: Context): Promise<CategoryNode[]> {
   const cache = cachingOf(ctx, categoryTreeCacheEntity);

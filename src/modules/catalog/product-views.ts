@@ -84,6 +84,20 @@ export async function findProduct(
   return row;
 }
 
+/** Storefront views of the active products among `ids`, by id, built in one query. */
+export async function listedProductViews(
+  ctx: Context,
+  inventory: Inventory,
+  ids: string[],
+): Promise<Map<string, ProductDto>> {
+  const rows = await ctx.db
+    .select({ ...productColumns, variants: storefrontVariants(inventory) })
+    .from(products)
+    .where(and(sql`${products.id} = any(${`{${ids.join(',')}}`}::uuid[])`, eq(products.status, 'active')));
+  const views = await productViews(ctx, inventory, rows, { admin: false });
+  return new Map(views.map((view) => [view.id, view]));
+}
+
 /**
  * Full views of a page of products: their variants with stock in one query however many products
  * the page holds, or none when the rows carry storefront variants already. The storefront (`admin: false`) never

@@ -138,6 +138,31 @@ export async function searchProducts(
   inventory: Inventory,
   query: ProductSearch,
 ): Promise<SearchResult> {
+  const { rows, ...result } = await searchPage(ctx, inventory, query, 'rows');
+  return { ...result, rows: rows as ProductRow[] };
+}
+
+export type SearchIds = Omit<SearchResult, 'rows'> & { ids: string[] };
+
+/**
+ * The same search answering only the ids of the page, in order: for callers that take each
+ * product's representation from the read cache. PostgreSQL then only finds and ranks.
+ */
+export async function searchProductIds(
+  ctx: Context,
+  inventory: Inventory,
+  query: ProductSearch,
+): Promise<SearchIds> {
+  const { rows, ...result } = await searchPage(ctx, inventory, query, 'ids');
+  return { ...result, ids: rows.map((row) => row.id) };
+}
+
+async function searchPage(
+  ctx: Context,
+  inventory: Inventory,
+  query: ProductSearch,
+  shape: 'rows' | 'ids',
+): Promise<Omit<SearchResult, 'rows'> & { rows: { id: string }[] }> {
   const sort: ProductSort = query.sort ?? (query.q ? 'relevance' : 'newest');
   if (sort === 'relevance' && !query.q) throw validation('sort', 'relevance needs a search query q');
   if (query.cursor && (!query.storefront || sort === 'relevance'))
@@ -158,18 +183,24 @@ export async function searchProducts(
     // Each way to match probes its own index (full text, trigram) and the union of their ids
     // filters the rest: an OR of the three made PostgreSQL scan every product instead.
     const matching = (condition: SQL) => sql`select ${products.id} from ${products} where ${condition}`;
+    // `= any(array(…))` looks the matches up by primary key; `in (…)` made a hash join over a
+    // scan of every product.
     filters.push(
-      sql`${products.id} in (${matching(sql`${products.search} @@ ${exact}`)}
+      sql`${products.id} = any(array(${matching(sql`${products.search} @@ ${exact}`)}
         union all ${fuzzy ? sql`${matching(sql`${products.search} @@ ${fuzzy}`)} union all ` : sql``}
-        ${matching(sql`${title} % lower(${query.q})`)})`,
+        ${matching(sql`${title} % lower(${query.q})`)}))`,
     );
     rank = sql`(ts_rank(${products.search}, ${exact}) * 2
       + ${fuzzy ? sql`ts_rank(${products.search}, ${fuzzy})` : sql`0`}
       + similarity(${title}, lower(${query.q})) * 0.5)`;
   }
   if (query.category) filters.push(inCategoryTree(query.category));
-  if (query.minPrice !== undefined) filters.push(gte(products.minPrice, query.minPrice));
-  if (query.maxPrice !== undefined) filters.push(lte(products.minPrice, query.maxPrice));
+  // With q, the price range filters the matches. Written over `min_price + 0`, it cannot drive the
+  // plan through the status/price index: a prepared statement's generic plan guesses a range
+  // keeps 0.5 % of the rows and would otherwise walk the index past every product in range.
+  const price = query.q ? sql`(${products.minPrice} + 0)` : sql`${products.minPrice}`;
+  if (query.minPrice !== undefined) filters.push(gte(price, query.minPrice));
+  if (query.maxPrice !== undefined) filters.push(lte(price, query.maxPrice));
   if (query.inStock !== undefined) {
     const stocked = sql`exists (select 1 from ${variants}
       where ${variants.productId} = ${products.id} and ${variants.archivedAt} is null
@@ -200,8 +231,12 @@ export async function searchProducts(
   };
   const page = ctx.db
     .select({
-      ...productColumns,
-      ...(query.storefront ? { variants: storefrontVariants(inventory) } : {}),
+      ...(shape === 'ids'
+        ? { id: products.id }
+        : {
+            ...productColumns,
+            ...(query.storefront ? { variants: storefrontVariants(inventory) } : {}),
+          }),
       createdKey,
       minPrice: products.minPrice,
       // Page mode counts every match in the same scan; keyset pages count apart (the cursor
