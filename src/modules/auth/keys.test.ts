@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { decodeProtectedHeader, errors } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { createTestApp, waitFor, type TestApp } from '../../../test/helpers/app.js';
 import { systemContext } from '../../platform/context.js';
 import { rowsOf } from '../../platform/db/client.js';
 import { SigningKeys, type AccessTokenClaims } from './keys.js';
@@ -51,6 +51,32 @@ describe('SigningKeys', () => {
     });
     expect(payload.exp - payload.iat!).toBe(app.bazaar.config.ACCESS_TOKEN_TTL);
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers a token it verified before only while the token lives and its key is published', async () => {
+    const shortLived = new SigningKeys({ ...app.bazaar.config, ACCESS_TOKEN_TTL: 1 });
+    const token = await shortLived.sign(db(), claims);
+    expect((await shortLived.verify(db(), token)).sub).toBe(claims.subject);
+    expect(Object.isFrozen(await shortLived.verify(db(), token))).toBe(true);
+    // Expiry (plus jose's 5 s of clock tolerance) ends it, remembered or not.
+    await waitFor(
+      () =>
+        shortLived.verify(db(), token).then(
+          () => undefined,
+          (error: unknown) => (error instanceof errors.JWTExpired ? true : undefined),
+        ),
+      15_000,
+      'the token to expire',
+    );
+
+    // A key that is no longer published (removed, not just retired) takes its tokens with it.
+    const keys = new SigningKeys(app.bazaar.config);
+    const live = await keys.sign(db(), claims);
+    expect((await keys.verify(db(), live)).sub).toBe(claims.subject);
+    const { kid } = decodeProtectedHeader(live);
+    await db().execute(sql`delete from auth_signing_keys where kid = ${kid}`);
+    await keys.ensure(db()); // a new key, and the published set reloaded without the old one
+    await expect(keys.verify(db(), live)).rejects.toBeInstanceOf(errors.JOSEError);
   });
 
   it('refuses a token whose payload was altered', async () => {

@@ -13,6 +13,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config.js';
 import { inTransaction, type Context } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
@@ -29,6 +30,9 @@ const KEY_LOCK = 7_201_335;
 const CACHE_MAX_AGE_MS = 60_000;
 /** An unknown `kid` triggers a re-read at most this often, so forged kids cannot hammer the database. */
 const UNKNOWN_KID_COOLDOWN_MS = 5_000;
+const CLOCK_TOLERANCE_SECONDS = 5;
+/** Verified tokens remembered per process (a token is ~1 KB). */
+const VERIFIED_TOKENS_MAX = 5_000;
 
 /** What an access token says about its bearer. */
 export interface AccessTokenClaims {
@@ -84,6 +88,15 @@ export class SigningKeys {
   private signer: { kid: string; key: CryptoKey } | undefined;
   private loadedAt = 0;
   private unknownKidReloadAt = 0;
+  /**
+   * Tokens whose signature and claims checked out, with the key that signed them. The same
+   * string verifies the same way until it expires or its key is no longer published, and both
+   * are checked again on every use; RSA verification is then done once per token rather than
+   * once per request.
+   */
+  private readonly verified = new LRUCache<string, { kid: string; payload: VerifiedAccessToken }>({
+    max: VERIFIED_TOKENS_MAX,
+  });
 
   constructor(private readonly config: Config) {
     this.box = new SecretBox(config.KEY_ENCRYPTION_KEY);
@@ -144,16 +157,30 @@ export class SigningKeys {
    * at), type, issuer, audience and expiry. Throws a jose error for any bad token.
    */
   async verify(db: Executor, token: string): Promise<VerifiedAccessToken> {
-    const keyFor: JWTVerifyGetKey = (header) => this.publicKey(db, header.kid);
+    if (this.isStale()) await this.load(db);
+    const known = this.verified.get(token);
+    if (
+      known &&
+      this.published.has(known.kid) &&
+      (known.payload.exp + CLOCK_TOLERANCE_SECONDS) * 1000 > Date.now()
+    )
+      return known.payload;
+    let kid = '';
+    const keyFor: JWTVerifyGetKey = (header) => {
+      kid = header.kid ?? '';
+      return this.publicKey(db, header.kid);
+    };
     const { payload } = await jwtVerify(token, keyFor, {
       algorithms: [ALG],
       typ: ACCESS_TOKEN_TYPE,
       issuer: this.config.publicUrl,
       audience: this.config.JWT_AUDIENCE,
       requiredClaims: ['sub', 'exp', 'iat'],
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
-    return payload as VerifiedAccessToken;
+    const verified = Object.freeze(payload) as VerifiedAccessToken;
+    this.verified.set(token, { kid, payload: verified });
+    return verified;
   }
 
   /** The public keys a verifier needs: the signing key and retired keys whose tokens may live on. */
