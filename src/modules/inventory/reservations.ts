@@ -1,6 +1,7 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { TxContext } from '../../platform/context.js';
 import { AppError, conflict, validation } from '../../platform/errors.js';
+import { UUID_PATTERN } from './ids.js';
 import type { LowStockAlerts } from './low-stock.js';
 import { stockLevels, stockMovements } from './schema.js';
 import { stockOf } from './stock-levels.js';
@@ -28,7 +29,6 @@ export interface ShortLine {
 }
 
 const MAX_QUANTITY = 1_000_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Lines of the same variant summed, in variant-id order: every transaction takes its row locks
@@ -37,7 +37,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function summedLines(items: StockLine[]): [variantId: string, quantity: number][] {
   const sums = new Map<string, number>();
   items.forEach((item, i) => {
-    if (!UUID.test(item.variantId)) throw validation(`items.${i}.variant_id`, 'must be a UUID');
+    if (!UUID_PATTERN.test(item.variantId)) throw validation(`items.${i}.variant_id`, 'must be a UUID');
     if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_QUANTITY)
       throw validation(`items.${i}.quantity`, `must be an integer from 1 to ${MAX_QUANTITY}`);
     const id = item.variantId.toLowerCase();

@@ -9,7 +9,7 @@ import { eventOf, EVENT_SOURCE, ORDER_CREATED, type OrderEvent } from './events.
 import { actorTypeOf } from './policy.js';
 import type { OrderDetail } from './queries.js';
 import { historyEntry, toRecord } from './records.js';
-import { shippingRateFor, taxRateFor } from './rates.js';
+import { shippingRatesTo, taxRateFor } from './rates.js';
 import { orderItems, orders, orderStatusHistory, type ShippingAddress } from './schema.js';
 import { computeTotals } from './totals.js';
 
@@ -71,13 +71,15 @@ export async function placeOrder(
 
   const requested = summed(input.items);
   const country = input.shippingAddress.country;
-  // Independent reads go out together: one round trip instead of two.
-  const [variants, taxRate] = await Promise.all([
+  // Independent reads go out together: one round trip instead of three. Shipping is read for
+  // every currency, since the order's currency comes from the variants.
+  const [variants, taxRate, shippingRates] = await Promise.all([
     deps.catalog.variantsForSale(
       tx,
       requested.map((l) => l.variantId),
     ),
     taxRateFor(tx, country),
+    shippingRatesTo(tx, country),
   ]);
   const errors: FieldError[] = [];
   const lines: PricedLine[] = [];
@@ -99,7 +101,7 @@ export async function placeOrder(
     );
   }
 
-  const shipping = await shippingRateFor(tx, country, currency);
+  const shipping = shippingRates.in(currency);
   if (!shipping) {
     throw validation('shipping_address.country', `the shop does not ship to ${country} in ${currency}`);
   }

@@ -19,21 +19,30 @@ export interface TaxRateSetting {
   rateBasisPoints: number;
 }
 
-/** The shipping rate of an order to `country` in `currency`: the country's own, else `*`'s. */
-export async function shippingRateFor(
+/**
+ * The shipping rates to `country` in every currency, read before the order's currency is known:
+ * `in(currency)` then picks the country's own rate, else `*`'s.
+ */
+export async function shippingRatesTo(
   ctx: Context,
   country: string,
-  currency: string,
-): Promise<ShippingRate | undefined> {
+): Promise<{ in(currency: string): ShippingRate | undefined }> {
   const rows = await ctx.db
     .select({
       country: shippingRates.country,
+      currency: shippingRates.currency,
       amount: shippingRates.amount,
       freeOver: shippingRates.freeOver,
     })
     .from(shippingRates)
-    .where(sql`${shippingRates.currency} = ${currency} and ${shippingRates.country} in (${country}, '*')`);
-  return rateFor(rows, country);
+    .where(inArray(shippingRates.country, [country, '*']));
+  return {
+    in: (currency) =>
+      rateFor(
+        rows.filter((row) => row.currency === currency),
+        country,
+      ),
+  };
 }
 
 /** The tax rate for `country` in basis points: the country's own, else `*`'s, else none (0). */
