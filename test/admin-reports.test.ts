@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastUtcDays } from '../src/modules/orders/index.js';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
-import { createProduct, placeOrder, waitForOrderStatus } from './payments-helpers.js';
+import { payThroughTestGateway, startTestGatewayPayment } from './helpers/test-gateway.js';
+import { createProduct, placeOrder } from './payments-helpers.js';
 
 let app: TestApp;
 let admin: Awaited<ReturnType<typeof signInAdmin>>;
@@ -17,22 +18,10 @@ afterAll(() => app.close());
 const overview = async (token = admin.accessToken) =>
   app.api('GET', '/api/v1/admin/overview', undefined, token);
 
-/** Starts a test-gateway payment and confirms it with `card` over real HTTP. */
-async function pay(orderId: string, card: string) {
-  const started = await app.api(
-    'POST',
-    `/api/v1/orders/${orderId}/payments`,
-    { gateway: 'test' },
-    customer.accessToken,
-  );
-  expect(started.status, started.raw).toBe(201);
-  const { gateway_reference: reference, client_secret: secret } = started.body.data;
-  await fetch(`${app.url}/test-gateway/v1/payment_intents/${reference}/confirm`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_secret: secret, card_number: card }),
-  });
-  return started.body.data.id as string;
+/** Starts a test-gateway payment and has the gateway decline the card; answers the payment's id. */
+async function payDeclined(orderId: string) {
+  const { payment } = await startTestGatewayPayment(app, customer.accessToken, orderId, '4000000000000002');
+  return payment.id;
 }
 
 describe('shop overview', () => {
@@ -44,10 +33,9 @@ describe('shop overview', () => {
 
     const { variantId, sku } = await createProduct(app, admin.accessToken, { price: 2500, stock: 3 });
     const paid = await placeOrder(app, customer.accessToken, variantId, 2);
-    await pay(paid.id, '4242424242424242');
-    await waitForOrderStatus(app, customer.accessToken, paid.id, 'paid');
+    await payThroughTestGateway(app, customer.accessToken, paid.id);
     const unpaid = await placeOrder(app, customer.accessToken, variantId, 1);
-    const failedId = await pay(unpaid.id, '4000000000000002');
+    const failedId = await payDeclined(unpaid.id);
     await waitFor(async () => {
       const res = await app.api('GET', `/api/v1/payments/${failedId}`, undefined, customer.accessToken);
       return res.body.data.status === 'failed' ? true : undefined;
@@ -89,13 +77,12 @@ describe('admin views the dashboard needs', () => {
   it('lists an order’s payments with failures and successes, oldest first', async () => {
     const { variantId } = await createProduct(app, admin.accessToken, { stock: 5 });
     const placed = await placeOrder(app, customer.accessToken, variantId, 1);
-    const declined = await pay(placed.id, '4000000000000002');
+    const declined = await payDeclined(placed.id);
     await waitFor(async () => {
       const res = await app.api('GET', `/api/v1/payments/${declined}`, undefined, customer.accessToken);
       return res.body.data.status === 'failed' ? true : undefined;
     });
-    const succeeded = await pay(placed.id, '4242424242424242');
-    await waitForOrderStatus(app, customer.accessToken, placed.id, 'paid');
+    const succeeded = (await payThroughTestGateway(app, customer.accessToken, placed.id)).id;
 
     const list = await app.api('GET', `/api/v1/orders/${placed.id}/payments`, undefined, admin.accessToken);
     expect(list.status).toBe(200);
@@ -116,8 +103,7 @@ describe('admin views the dashboard needs', () => {
   it('audits staff moves of an order, with the status change and the tracking number', async () => {
     const { variantId } = await createProduct(app, admin.accessToken, { stock: 5 });
     const placed = await placeOrder(app, customer.accessToken, variantId, 1);
-    await pay(placed.id, '4242424242424242');
-    await waitForOrderStatus(app, customer.accessToken, placed.id, 'paid');
+    await payThroughTestGateway(app, customer.accessToken, placed.id);
     const act = (step: string, body: unknown) =>
       app.api('POST', `/api/v1/orders/${placed.id}/${step}`, body, admin.accessToken);
     expect((await act('fulfill', {})).status).toBe(200);

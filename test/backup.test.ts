@@ -6,7 +6,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signInAdmin, signUp, type TestApp } from './helpers/app.js';
 import { testDatabaseUrl } from './helpers/env.js';
-import { createProduct, placeOrder, waitForOrderStatus } from './payments-helpers.js';
+import { payThroughTestGateway } from './helpers/test-gateway.js';
+import { createProduct, placeOrder } from './payments-helpers.js';
 
 function bazaarCli(env: NodeJS.ProcessEnv, ...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
@@ -58,23 +59,7 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar backup and restore on Pos
     const { variantId } = await createProduct(app, admin.accessToken, { stock: 100 });
     const orders = [];
     for (let i = 0; i < 6; i += 1) orders.push(await placeOrder(app, customer.accessToken, variantId, 1));
-    for (const order of orders.slice(0, 3)) {
-      const payment = await app.api(
-        'POST',
-        `/api/v1/orders/${order.id}/payments`,
-        { gateway: 'test' },
-        customer.accessToken,
-      );
-      expect(payment.status, payment.raw).toBe(201);
-      const { gateway_reference: reference, client_secret: clientSecret } = payment.body.data;
-      const confirmed = await fetch(`${app.url}/test-gateway/v1/payment_intents/${reference}/confirm`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ client_secret: clientSecret, card_number: '4242424242424242' }),
-      });
-      expect(confirmed.status).toBeLessThan(300);
-      await waitForOrderStatus(app, customer.accessToken, order.id, 'paid');
-    }
+    for (const order of orders.slice(0, 3)) await payThroughTestGateway(app, customer.accessToken, order.id);
     // Quiesce: no process writes while the reference fingerprint is taken.
     await app.bazaar.stop();
 

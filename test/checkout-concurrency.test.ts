@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/platform/context.js';
 import { rowsOf } from '../src/platform/db/client.js';
 import { markOrderPaid } from '../src/modules/orders/index.js';
+import { createLogger } from '../src/platform/observability/logger.js';
 import { createTestApp, signInAdmin, signUp, type TestApp } from './helpers/app.js';
 
 const RATE_LIMITS =
@@ -22,9 +24,17 @@ describe.skipIf(!process.env.DATABASE_URL)('checkout under concurrency (PostgreS
   let app: TestApp;
   let admin: string;
   let customers: { accessToken: string; userId: string }[];
+  /** The server's error log lines: a 5xx in an assertion below shows its cause. */
+  const errorLines: string[] = [];
 
   beforeAll(async () => {
-    app = await createTestApp({ listen: true, env: { RATE_LIMITS } });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        errorLines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    app = await createTestApp({ listen: true, env: { RATE_LIMITS }, logger: createLogger('error', sink) });
     admin = (await signInAdmin(app)).accessToken;
     customers = await Promise.all(Array.from({ length: 20 }, () => signUp(app)));
   }, 120_000);
@@ -84,7 +94,10 @@ describe.skipIf(!process.env.DATABASE_URL)('checkout under concurrency (PostgreS
       `checkout race: 200 requests in ${seconds.toFixed(2)} s (${(200 / seconds).toFixed(0)} req/s, ${(50 / seconds).toFixed(0)} orders/s); statuses ${JSON.stringify(Object.fromEntries(byStatus))}`,
     );
 
-    expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+    expect(
+      answers.filter((a) => a.status >= 500),
+      errorLines.join('\n'),
+    ).toEqual([]);
     expect(byStatus.get(201)).toBe(50);
     expect(byStatus.get(409)).toBe(150);
     for (const refused of answers.filter((a) => a.status === 409)) {
@@ -116,7 +129,10 @@ describe.skipIf(!process.env.DATABASE_URL)('checkout under concurrency (PostgreS
       Array.from({ length: 20 }, () => post(buyer.accessToken, key, variant.id)),
     );
 
-    expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+    expect(
+      answers.filter((a) => a.status >= 500),
+      errorLines.join('\n'),
+    ).toEqual([]);
     const created = answers.filter((a) => a.status === 201);
     const busy = answers.filter((a) => a.status === 409);
     expect(created.length + busy.length).toBe(20);

@@ -8,7 +8,8 @@ import type { Jobs } from '../src/platform/jobs/jobs.js';
 import { Wakeups, type WakeChannel } from '../src/platform/jobs/wake.js';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
 import { baseEnv, testDatabaseUrl, testRedisUrl } from './helpers/env.js';
-import { createProduct, placeOrder, waitForOrderStatus } from './payments-helpers.js';
+import { payThroughTestGateway } from './helpers/test-gateway.js';
+import { createProduct, placeOrder } from './payments-helpers.js';
 
 /**
  * Workers here poll only every ten minutes, and every wait below gives up long before that: a
@@ -45,25 +46,8 @@ async function payForAnOrder(app: TestApp) {
   const customer = await signUp(app);
   const { variantId } = await createProduct(app, admin.accessToken);
   const order = await placeOrder(app, customer.accessToken, variantId);
-  const payment = await app.api(
-    'POST',
-    `/api/v1/orders/${order.id}/payments`,
-    { gateway: 'test' },
-    customer.accessToken,
-  );
-  expect(payment.status, payment.raw).toBe(201);
-  const { gateway_reference: reference, client_secret: clientSecret } = payment.body.data as {
-    gateway_reference: string;
-    client_secret: string;
-  };
-  const confirmed = await fetch(`${app.url}/test-gateway/v1/payment_intents/${reference}/confirm`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_secret: clientSecret, card_number: '4242 4242 4242 4242' }),
-  });
-  expect(confirmed.status).toBe(200);
   // The gateway's webhook is a job; its handler publishes `payment.succeeded`, more jobs.
-  await waitForOrderStatus(app, customer.accessToken, order.id, 'paid');
+  await payThroughTestGateway(app, customer.accessToken, order.id);
 }
 
 describe('worker wake-ups: jobs start when their transaction commits, not at the next poll', () => {

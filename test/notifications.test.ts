@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
 import { startSmtpCatcher, type CaughtMail, type SmtpCatcher } from './helpers/smtp.js';
+import { payThroughTestGateway } from './helpers/test-gateway.js';
 
 interface LogRow {
   id: string;
@@ -442,20 +443,6 @@ describe('order mail', () => {
     return order.body.data as { id: string; number: string; totals: { total: number } };
   }
 
-  async function pay(orderId: string) {
-    const payment = await as(customer.accessToken)('POST', `/api/v1/orders/${orderId}/payments`, {
-      gateway: 'test',
-    });
-    expect(payment.status, payment.raw).toBe(201);
-    const { gateway_reference: reference, client_secret: secret } = payment.body.data;
-    const confirmed = await fetch(`${app.url}/test-gateway/v1/payment_intents/${reference}/confirm`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_secret: secret, card_number: '4242424242424242' }),
-    });
-    expect(confirmed.status).toBe(200);
-  }
-
   it('mails order received, the receipt with the PDF invoice, shipped and refund — each once', async () => {
     const email = `buyer-${randomUUID().slice(0, 8)}@example.com`;
     const order = await placeOrder(email);
@@ -467,7 +454,7 @@ describe('order mail', () => {
     expect(received.text).toMatch(/^2 × Linen shirt\b.* — USD 50\.00$/m);
     expect(received.text).toContain(`Total: ${total}`);
 
-    await pay(order.id);
+    await payThroughTestGateway(app, customer.accessToken, order.id);
     const receipt = await smtp.waitForMail(email, (m) => templateOf(m) === 'payment-receipt', 25_000);
     expect(receipt.subject).toBe(`Receipt for your order ${order.number}`);
     const invoiceNumber = /invoice (INV-\d+) is attached/.exec(receipt.text)?.[1];

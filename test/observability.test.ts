@@ -3,9 +3,10 @@ import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/platform/observability/logger.js';
-import { createProduct, placeOrder, waitForOrderStatus } from './payments-helpers.js';
+import { createProduct, placeOrder } from './payments-helpers.js';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
 import { OtlpCollector, type CollectedSpan } from './helpers/otlp-collector.js';
+import { payThroughTestGateway } from './helpers/test-gateway.js';
 
 const SERVER = 2;
 const CONSUMER = 5;
@@ -142,21 +143,7 @@ describe('traces, logs and metrics of a running Bazaar', () => {
     expect(await metricValue(app, 'bazaar_orders_created_total', { currency: 'USD' })).toBe(ordersBefore + 1);
 
     const revenueBefore = await metricValue(app, 'bazaar_revenue_minor_units_total', { currency: 'USD' });
-    const payment = await app.api(
-      'POST',
-      `/api/v1/orders/${order.id}/payments`,
-      { gateway: 'test' },
-      customer.accessToken,
-    );
-    expect(payment.status, payment.raw).toBe(201);
-    const { gateway_reference: reference, client_secret: secret } = payment.body.data;
-    const confirmed = await fetch(`${app.url}/test-gateway/v1/payment_intents/${reference}/confirm`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_secret: secret, card_number: '4242 4242 4242 4242' }),
-    });
-    expect(confirmed.status).toBe(200);
-    await waitForOrderStatus(app, customer.accessToken, order.id, 'paid');
+    await payThroughTestGateway(app, customer.accessToken, order.id);
     expect(await metricValue(app, 'bazaar_revenue_minor_units_total', { currency: 'USD' })).toBe(
       revenueBefore + order.total,
     );

@@ -17,6 +17,7 @@ import {
   waitForPayment,
   type PlacedOrder,
 } from './payments-helpers.js';
+import { payThroughTestGateway, type TestGatewayPayment } from './helpers/test-gateway.js';
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 
@@ -56,15 +57,7 @@ describe('payments through the test gateway', () => {
       headers,
     );
     expect(res.status, res.raw).toBe(201);
-    return res.body.data as {
-      id: string;
-      status: string;
-      amount: number;
-      currency: string;
-      client_secret: string;
-      gateway: string;
-      gateway_reference: string;
-    };
+    return res.body.data as TestGatewayPayment;
   };
   /** The storefront's call to the gateway, over real HTTP. */
   const gatewayCall = async (
@@ -507,9 +500,7 @@ describe('payments through the test gateway', () => {
 
   it('refunds partially then fully; the order follows; over-refunds are refused; replays return the same refund', async () => {
     const placed = await order(2); // 2 × 25.00 plus shipping and tax
-    const payment = await startPayment(placed.id);
-    await confirm(payment, '4242424242424242');
-    await waitForOrderStatus(app, customer.accessToken, placed.id, 'paid');
+    const payment = await payThroughTestGateway(app, customer.accessToken, placed.id);
 
     const customerTry = await app.api(
       'POST',
@@ -686,14 +677,11 @@ describe('test gateway webhook delivery', () => {
       const customer = await signUp(app);
       const { variantId } = await createProduct(app, admin.accessToken);
       const placed = await placeOrder(app, customer.accessToken, variantId);
-      const created = await app.api('POST', `/api/v1/orders/${placed.id}/payments`, {}, customer.accessToken);
-      const { gateway_reference: reference, client_secret: clientSecret } = created.body.data;
-      await fetch(`${app.url}/test-gateway/v1/payment_intents/${reference}/confirm`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ client_secret: clientSecret, card_number: '4242424242424242' }),
-      });
-      await waitForOrderStatus(app, customer.accessToken, placed.id, 'paid');
+      const { gateway_reference: reference } = await payThroughTestGateway(
+        app,
+        customer.accessToken,
+        placed.id,
+      );
       const rows = await waitFor(async () => {
         const events = rowsOf<{
           type: string;
