@@ -1,6 +1,7 @@
-import { and, count, desc, eq, isNull } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, sql } from 'drizzle-orm';
 import { inTransaction, type Context } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { preparedPerHandle } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { clientGrantable } from '../../platform/security/permissions.js';
 import { randomToken, safeEqual, sha256 } from '../../platform/security/tokens.js';
@@ -133,11 +134,17 @@ export class ApiClients {
   }
 }
 
-export async function findActiveClient(db: Executor, clientId: string): Promise<ApiClient | undefined> {
-  const [client] = await db
+const activeClient = preparedPerHandle((db) =>
+  db
     .select()
     .from(apiClients)
-    .where(and(eq(apiClients.clientId, clientId), isNull(apiClients.revokedAt)))
-    .limit(1);
+    .where(and(eq(apiClients.clientId, sql.placeholder('clientId')), isNull(apiClients.revokedAt)))
+    .limit(1)
+    .prepare('active_client'),
+);
+
+/** Every request with a client's token asks (is the client still there?). */
+export async function findActiveClient(db: Executor, clientId: string): Promise<ApiClient | undefined> {
+  const [client] = await activeClient(db, { clientId });
   return client;
 }

@@ -2,6 +2,7 @@ import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
+import { preparedPerHandle } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { permissionsOf } from '../../platform/security/permissions.js';
 import { randomToken, sha256 } from '../../platform/security/tokens.js';
@@ -125,13 +126,24 @@ export class Sessions {
   }
 }
 
-/** The session if it is neither revoked nor past its absolute lifetime. */
-export async function findLiveSession(db: Executor, sessionId: string): Promise<Session | undefined> {
-  const [session] = await db
+const liveSession = preparedPerHandle((db) =>
+  db
     .select()
     .from(sessions)
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
-    .limit(1);
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('id')),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`now()`),
+      ),
+    )
+    .limit(1)
+    .prepare('live_session'),
+);
+
+/** The session if it is neither revoked nor past its absolute lifetime. Every authenticated request asks. */
+export async function findLiveSession(db: Executor, sessionId: string): Promise<Session | undefined> {
+  const [session] = await liveSession(db, { id: sessionId });
   return session;
 }
 

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
+import { preparedPerHandle } from '../../platform/db/prepared.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
 import { UUID_PATTERN } from './ids.js';
 import { stockLevels } from './schema.js';
@@ -27,10 +28,15 @@ export function availableOf(ctx: Context, variantIds: string[]): Promise<Map<str
   );
 }
 
-async function readAvailable(db: Executor, ids: string[]): Promise<Map<string, number>> {
-  const rows = await db
+const availableById = preparedPerHandle((db) =>
+  db
     .select({ variantId: stockLevels.variantId, available: stockLevels.available })
     .from(stockLevels)
-    .where(sql`${stockLevels.variantId} = any(${`{${ids.join(',')}}`}::uuid[])`);
+    .where(sql`${stockLevels.variantId} = any(${sql.placeholder('ids')}::uuid[])`)
+    .prepare('available_by_id'),
+);
+
+async function readAvailable(db: Executor, ids: string[]): Promise<Map<string, number>> {
+  const rows = await availableById(db, { ids: `{${ids.join(',')}}` });
   return new Map(rows.map((row) => [row.variantId, row.available]));
 }

@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm
 import type { Context, TxContext } from '../../platform/context.js';
 import { inTransaction } from '../../platform/context.js';
 import { rowsOf, type Tx } from '../../platform/db/client.js';
+import { preparedPerHandle } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Role } from '../../platform/security/permissions.js';
 import { diffOf, recordAudit } from '../audit/index.js';
@@ -42,8 +43,18 @@ export async function findUserByEmail(ctx: Context, email: string): Promise<User
   return user;
 }
 
+const userById = preparedPerHandle((db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('user_by_id'),
+);
+
+/** Every authenticated request asks (is the account still active?). */
 export async function findUserById(ctx: Context, id: string): Promise<User | undefined> {
-  const [user] = await ctx.db.select().from(users).where(eq(users.id, id)).limit(1);
+  const [user] = await userById(ctx.db, { id });
   return user;
 }
 
