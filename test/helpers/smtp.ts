@@ -42,6 +42,12 @@ export async function startSmtpCatcher(options: { rejectWith?: () => number | un
       });
     },
   });
+  // A client that dies mid-connection (tests kill workers holding pooled connections) resets its
+  // socket, which smtp-server reports as an 'error' of the server: not a failure of the catcher.
+  // Anything else still fails the test run.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   return {
