@@ -14,7 +14,8 @@ import { opsRoutes } from './platform/http/ops-routes.js';
 import { parseRateLimits } from './platform/http/rate-limit.js';
 import { createHttpServer, type HttpServer } from './platform/http/server.js';
 import { Jobs } from './platform/jobs/jobs.js';
-import { wakeChannelFor } from './platform/jobs/wake.js';
+import { WAKE_CHANNEL } from './platform/jobs/wake.js';
+import { broadcastFor } from './platform/broadcast.js';
 import { createMailer, type Mailer } from './platform/mail/mailer.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createMetrics, registerPoolGauges, type Metrics } from './platform/observability/metrics.js';
@@ -25,7 +26,7 @@ import { auditRoutes } from './modules/audit/index.js';
 import { operationsRoutes, overviewRoutes } from './modules/operations/index.js';
 import { createAuthModule, createLoginLimiter } from './modules/auth/index.js';
 import { createCatalogModule } from './modules/catalog/index.js';
-import { createInventoryModule } from './modules/inventory/index.js';
+import { createInventoryModule, STOCK_CHANGED_CHANNEL } from './modules/inventory/index.js';
 import { createNotificationsModule } from './modules/notifications/index.js';
 import { createOrdersModule } from './modules/orders/index.js';
 import { createPaymentsModule } from './modules/payments/index.js';
@@ -92,7 +93,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     },
     logger,
     metrics,
-    wakeChannelFor({ database, redis, keyPrefix: config.REDIS_KEY_PREFIX }),
+    broadcastFor({ database, redis, keyPrefix: config.REDIS_KEY_PREFIX }, WAKE_CHANNEL),
   );
   const mailer: Mailer = createMailer({
     smtpUrl: config.SMTP_URL,
@@ -135,7 +136,18 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     metrics,
   });
 
-  const inventory = createInventoryModule({ jobs, logger, lowStockThreshold: config.LOW_STOCK_THRESHOLD });
+  const inventory = createInventoryModule({
+    db: database.db,
+    jobs,
+    logger,
+    stockChanges: broadcastFor(
+      { database, redis, keyPrefix: config.REDIS_KEY_PREFIX },
+      STOCK_CHANGED_CHANNEL,
+    ),
+    stockTtlSeconds: config.CACHE_TTL_STOCK,
+    registry: metrics.registry,
+    lowStockThreshold: config.LOW_STOCK_THRESHOLD,
+  });
   const catalog = createCatalogModule({ inventory });
   const orders = createOrdersModule({
     db: database.db,
@@ -245,6 +257,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
         }
         await http.close();
         await jobs.stop(config.SHUTDOWN_TIMEOUT);
+        await inventory.stop();
         mailer.close();
         redis?.disconnect();
         if (!options.database) await database.close();

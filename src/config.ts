@@ -107,6 +107,13 @@ const vars = {
     z.coerce.number().int().min(0).max(86_400).default(300),
     { description: 'Seconds the read cache keeps an order’s status and details; 0 turns it off.' },
   ],
+  CACHE_TTL_STOCK: [
+    z.coerce.number().int().min(0).max(60).default(5),
+    {
+      description:
+        'Seconds a server may answer storefront stock (`available`) from its own copy. Every stock change drops the copies at once: in the process that made it on commit, in the others by Redis pub/sub (else PostgreSQL `NOTIFY`). The TTL bounds how stale a copy gets when such a message is lost. 0 reads stock from the database for every answer. Orders always check stock in the database.',
+    },
+  ],
   CACHE_PUBLIC_MAX_AGE: [
     z.coerce.number().int().min(0).max(86_400).default(30),
     {

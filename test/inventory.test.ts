@@ -91,28 +91,6 @@ describe('inventory', () => {
     expect(movements.body.data[3].reason).toBe('initial stock');
   });
 
-  it('reads live availability for concurrent storefront answers in one shared query', async () => {
-    const [a, b, c] = [await stocked(5), await stocked(7), await stocked(0)];
-    await reserve([{ variantId: a.id, quantity: 2 }], 'order-live');
-    const statements = { run: 0 };
-    const reader = { ...ctx, db: countingStatements(ctx.db, statements) };
-    const answers = await Promise.all([
-      inventory.availableOf(reader, [a.id]),
-      inventory.availableOf(reader, [b.id, c.id]),
-      inventory.availableOf(reader, [a.id, 'not-a-uuid', randomUUID()]),
-    ]);
-    expect(statements.run).toBe(1);
-    expect(answers.map((m) => [a.id, b.id, c.id].map((id) => m.get(id)))).toEqual([
-      [3, 7, 0],
-      [3, 7, 0],
-      [3, 7, 0],
-    ]);
-    // A later call is a new query that sees the stock as it is then.
-    await reserve([{ variantId: b.id, quantity: 7 }], 'order-live-2');
-    expect((await inventory.availableOf(reader, [b.id])).get(b.id)).toBe(0);
-    expect(statements.run).toBe(2);
-  });
-
   it('sums two lines of the same variant before checking', async () => {
     const v = await stocked(4);
     const details = await outOfStock(
@@ -343,24 +321,3 @@ describe('inventory', () => {
     });
   });
 });
-
-/**
- * `db` with a count of the statements run through it: a proxy that follows the query builders it
- * hands out down to their `execute` (prepared statements) or `then` (awaited builders).
- */
-function countingStatements<T extends object>(db: T, statements: { run: number }): T {
-  const follow = (value: unknown): unknown =>
-    typeof value === 'object' && value !== null && !(value instanceof Promise)
-      ? new Proxy(value, {
-          get(target, key) {
-            const member = Reflect.get(target, key, target) as unknown;
-            if (typeof member !== 'function') return member;
-            return (...args: unknown[]) => {
-              if (key === 'execute' || key === 'then') statements.run += 1;
-              return follow((member as (...a: unknown[]) => unknown).apply(target, args));
-            };
-          },
-        })
-      : value;
-  return follow(db) as T;
-}

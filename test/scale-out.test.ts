@@ -339,8 +339,20 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
       expect(new Set(rows.map((r) => r.id))).toEqual(new Set(acknowledged.map((o) => o.id)));
       expect(readFailures).toBe(0);
       // Stock was reserved once per order: no retry reserved twice.
-      const product = await call(direct(0), 'GET', `/api/v1/products/${productId}`);
-      expect(product.json.data.variants[0].available).toBe(100_000 - placed.length);
+      const expected = 100_000 - placed.length;
+      const [stock] = await sql<{ available: number }[]>`
+        select available from stock_levels where variant_id = ${variantId}`;
+      expect(stock!.available).toBe(expected);
+      // The storefront shows it. A server killed between a commit and its stock broadcast leaves
+      // the others' copies of that variant to expire, within CACHE_TTL_STOCK (5 s by default).
+      await waitFor(
+        async () => {
+          const product = await call(direct(0), 'GET', `/api/v1/products/${productId}`);
+          return product.json.data.variants[0].available === expected ? true : undefined;
+        },
+        10_000,
+        `the storefront to show ${expected} available`,
+      );
 
       // Every order.created handled exactly once across both workers: one notification row, one mail.
       await waitFor(

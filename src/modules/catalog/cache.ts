@@ -14,8 +14,9 @@ import { searchProductIds, searchProducts, type ProductSearch, type SearchResult
  * Storefront reads. `ctx` is the primary, `readCtx` the read replica (or the primary again).
  * Cached representations are always loaded from the primary: a replica's lag must never be
  * stored for a whole TTL after the invalidation that followed a write. Uncached reads (cache off
- * for the entity, or pages that cannot be cached) go to the replica. Stock is never cached: every
- * answer carries the live `available` of its variants.
+ * for the entity, or pages that cannot be cached) go to the replica. Stock is never part of a
+ * cached entry: every answer carries the `available` of its variants as inventory has it now
+ * (inventory's `availableOf`).
  */
 
 /** An active product by id or handle, as the storefront sees it; NOT_FOUND otherwise. */
@@ -34,7 +35,7 @@ export async function storefrontProduct(
   const cache = cachingOf(ctx, productCacheEntity);
   if (!cache) return load(readCtx);
   const view = await cache.getOrLoad(productCacheEntity, ref.toLowerCase(), () => load(ctx));
-  const [live] = await withLiveStock(readCtx, inventory, [view]);
+  const [live] = await withLiveStock(inventory, [view]);
   return live!;
 }
 
@@ -57,7 +58,7 @@ export async function storefrontSearch(
   const pageCache = search.inStock === undefined ? cachingOf(ctx, productListCacheEntity) : undefined;
   if (pageCache) {
     const page = await pageCache.getOrLoad(productListCacheEntity, searchKey(search), () => load(ctx));
-    return { ...page, views: await withLiveStock(readCtx, inventory, page.views) };
+    return { ...page, views: await withLiveStock(inventory, page.views) };
   }
   // A page that is not cached is still searched afresh, but its products' representations come
   // from the product cache: PostgreSQL only finds and ranks.
@@ -65,7 +66,7 @@ export async function storefrontSearch(
   if (!productCache) return load(readCtx);
   const { ids, ...result } = await searchProductIds(readCtx, inventory, search);
   const views = await cachedProductViews(ctx, inventory, productCache, ids);
-  return { ...result, views: await withLiveStock(readCtx, inventory, views) };
+  return { ...result, views: await withLiveStock(inventory, views) };
 }
 
 const viewsBatch = batchPerTurn<string, Map<string, ProductDto>>();

@@ -167,16 +167,9 @@ async function variantsOf(
   return byProduct;
 }
 
-/** The views with every variant's `available` as it is now: one stock query for all of them. */
-export async function withLiveStock(
-  ctx: Context,
-  inventory: Inventory,
-  views: ProductDto[],
-): Promise<ProductDto[]> {
-  const available = await inventory.availableOf(
-    ctx,
-    views.flatMap((p) => p.variants.map((v) => v.id)),
-  );
+/** The views with every variant's `available` as inventory has it now, read for all of them at once. */
+export async function withLiveStock(inventory: Inventory, views: ProductDto[]): Promise<ProductDto[]> {
+  const available = await inventory.availableOf(views.flatMap((p) => p.variants.map((v) => v.id)));
   return views.map((p) => ({
     ...p,
     variants: p.variants.map((v) => ({ ...v, available: available.get(v.id) ?? 0 })),

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { inTransaction, type Context } from '../../platform/context.js';
 import { conflict, notFound } from '../../platform/errors.js';
 import { recordAudit } from '../audit/index.js';
+import type { LiveStock } from './live-stock.js';
 import type { LowStockAlerts } from './low-stock.js';
 import { stockLevels, stockMovements } from './schema.js';
 import type { StockRow } from './stock-levels.js';
@@ -16,6 +17,7 @@ const INT4_MAX = 2_147_483_647;
 export async function adjustStock(
   ctx: Context,
   alerts: LowStockAlerts,
+  live: LiveStock,
   variantId: string,
   input: { delta: number; reason: string },
 ): Promise<StockRow> {
@@ -51,6 +53,7 @@ export async function adjustStock(
         { field: 'delta', sku: current.sku, available: current.available, reserved: current.reserved },
       );
     }
+    live.changedBy(tx.db, [after.variantId]);
     await tx.db.insert(stockMovements).values({
       variantId,
       kind: 'adjustment',

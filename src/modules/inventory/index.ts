@@ -6,3 +6,4 @@ export { createInventoryModule, type Inventory, type InventoryDeps } from './mod
 export type { ReservedLine, ShortLine, StockLine } from './reservations.js';
 export type { StockEntry, StockLevel } from './stock-levels.js';
 export { LOW_STOCK_EVENT, type LowStockEvent } from './low-stock.js';
+export { STOCK_CHANGED_CHANNEL } from './live-stock.js';

@@ -1,31 +1,171 @@
 import { sql } from 'drizzle-orm';
-import type { Context } from '../../platform/context.js';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
+import type { Broadcast } from '../../platform/broadcast.js';
+import type { Database, Tx } from '../../platform/db/client.js';
+import { onCommit } from '../../platform/db/commit-hooks.js';
 import { preparedPerHandle } from '../../platform/db/prepared.js';
+import type { Logger } from '../../platform/observability/logger.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
 import { UUID_PATTERN } from './ids.js';
 import { stockLevels } from './schema.js';
 
-type Executor = Context['db'];
+/** The broadcast that names variants whose stock changed. */
+export const STOCK_CHANGED_CHANNEL = 'stock:changed';
 
-const batched = batchPerTurn<string, Map<string, number>>();
+/** Variants whose availability one process keeps at most (~100 bytes each). */
+const MAX_COPIES = 100_000;
+
+export interface LiveStockOptions {
+  /** The primary: a copy must never be older than a change this process has been told of. */
+  db: Database;
+  broadcast: Broadcast;
+  /** `CACHE_TTL_STOCK` in ms: how long a copy may answer; 0 reads every answer from the database. */
+  ttlMs: number;
+  logger: Logger;
+  registry: Registry;
+}
 
 /**
- * Units available right now of each variant (variants without a stock row are absent). Storefront
- * reads call this on every answer, so concurrent callers on the same database handle share one
- * query: the ids asked for during one turn of the event loop are read together as soon as it
- * ends. Every caller still gets values read after it asked. Outside transactions only — a
- * transaction's reads must see its own writes; use `stockOf` there. The map is shared by the
- * batch's callers: read it, never change it.
+ * Units available of each variant, for storefront answers, which ask on every request.
+ *
+ * Each process keeps what it read, per variant, for at most the TTL, and forgets it as soon as it
+ * hears that the variant's stock changed: every stock write says so once its transaction has
+ * committed — in this process at once, before the commit returns to the writer, and to the
+ * others by broadcast (Redis pub/sub, else PostgreSQL NOTIFY). So a process reads its own writes,
+ * the others see them as soon as the message arrives, and the TTL bounds how stale a copy can get
+ * when a message is lost (a writer that died between its commit and the send, a Redis outage).
+ * While this process may be missing messages it keeps no copies at all.
+ *
+ * Stock is read on the primary, never a replica: a copy read after a change was announced must
+ * see it. Reads still missing share one query per event-loop turn. A read that was in flight
+ * when any change arrived answers its callers but is not kept, since it may predate the change.
+ *
+ * Only what the storefront shows comes from here. Orders check and take stock in the database,
+ * in their own transaction (reservations.ts), so a stale copy can never sell a unit twice.
  */
-export function availableOf(ctx: Context, variantIds: string[]): Promise<Map<string, number>> {
-  if (variantIds.length === 0) return Promise.resolve(new Map<string, number>());
-  const db = ctx.db;
-  // Only well-formed ids join the batch: one caller's bad id must not fail the others' query.
-  return batched(
-    db,
-    variantIds.filter((id) => UUID_PATTERN.test(id)),
-    (ids) => readAvailable(db, ids),
-  );
+export class LiveStock {
+  private readonly copies = new LRUCache<string, { available: number | null }>({ max: MAX_COPIES });
+  private readonly batched = batchPerTurn<string, Map<string, number>>();
+  /** Bumped by every change heard and every gap in hearing them. */
+  private changes = 0;
+  /** Whether this process hears every change now; copies are kept only then. */
+  private hearing = false;
+  private listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  private readonly fromCopy: Counter.Internal;
+  private readonly fromDatabase: Counter.Internal;
+
+  constructor(private readonly options: LiveStockOptions) {
+    const reads = new Counter({
+      name: 'bazaar_stock_reads_total',
+      help: 'Variants whose storefront stock was answered from this process’ copy or read from the database.',
+      labelNames: ['source'] as const,
+      registers: [options.registry],
+    });
+    this.fromCopy = reads.labels('copy');
+    this.fromDatabase = reads.labels('database');
+  }
+
+  /**
+   * Units available now of each variant; variants without stock are absent from the map. Ids
+   * as the database writes them (lower case): copies are kept under those.
+   */
+  async availableOf(variantIds: string[]): Promise<Map<string, number>> {
+    // Only well-formed ids are read: one caller's bad id must not fail the others' query.
+    const ids = variantIds.filter((id) => UUID_PATTERN.test(id));
+    if (this.options.ttlMs <= 0) {
+      this.fromDatabase.inc(ids.length);
+      return this.read(ids);
+    }
+    this.listening ??= this.listen();
+    const available = new Map<string, number>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const copy = this.copies.get(id);
+      if (!copy) missing.push(id);
+      else if (copy.available !== null) available.set(id, copy.available);
+    }
+    this.fromCopy.inc(ids.length - missing.length);
+    if (missing.length === 0) return available;
+    this.fromDatabase.inc(missing.length);
+    const read = await this.read(missing);
+    for (const id of missing) {
+      const units = read.get(id);
+      if (units !== undefined) available.set(id, units);
+    }
+    return available;
+  }
+
+  /** Tells every process, this one first, that these variants' stock changes when `tx` commits. */
+  changedBy(tx: Tx, changed: readonly string[]): void {
+    if (changed.length === 0) return;
+    const variantIds = changed.map((id) => id.toLowerCase());
+    // Sent at once, not batched: the message should be on its way before the writer's answer is.
+    const tracked = onCommit(tx, () => {
+      this.forget(variantIds);
+      this.options.broadcast.send(variantIds).catch((error: unknown) => {
+        this.options.logger.warn(
+          { err: error },
+          'stock change not broadcast; other servers show the old availability until their copies expire',
+        );
+      });
+    });
+    if (!tracked) throw new Error('stock changed in a transaction whose commit cannot be observed');
+  }
+
+  /** Forgets this process' copies and stops listening for changes. */
+  async stop(): Promise<void> {
+    const stopListening = await this.listening;
+    this.listening = undefined;
+    this.hearing = false;
+    this.forgetAll();
+    await stopListening?.().catch(() => undefined);
+  }
+
+  private read(ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return Promise.resolve(new Map<string, number>());
+    return this.batched(this, ids, (batch) => this.readAndKeep(batch));
+  }
+
+  private async readAndKeep(ids: string[]): Promise<Map<string, number>> {
+    const changesBefore = this.changes;
+    const rows = await availableById(this.options.db, { ids: `{${ids.join(',')}}` });
+    const available = new Map(rows.map((row) => [row.variantId, row.available]));
+    if (this.hearing && this.changes === changesBefore && this.options.ttlMs > 0) {
+      for (const id of ids) {
+        this.copies.set(id, { available: available.get(id) ?? null }, { ttl: this.options.ttlMs });
+      }
+    }
+    return available;
+  }
+
+  private async listen(): Promise<(() => Promise<void>) | undefined> {
+    try {
+      return await this.options.broadcast.listen(
+        (variantIds) => this.forget(variantIds),
+        (hearing) => {
+          this.forgetAll();
+          this.hearing = hearing;
+        },
+      );
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        'stock changes unheard; storefront stock is read for every answer',
+      );
+      return undefined;
+    }
+  }
+
+  private forget(variantIds: readonly string[]): void {
+    this.changes++;
+    for (const id of variantIds) this.copies.delete(id);
+  }
+
+  private forgetAll(): void {
+    this.changes++;
+    this.copies.clear();
+  }
 }
 
 const availableById = preparedPerHandle((db) =>
@@ -35,8 +175,3 @@ const availableById = preparedPerHandle((db) =>
     .where(sql`${stockLevels.variantId} = any(${sql.placeholder('ids')}::uuid[])`)
     .prepare('available_by_id'),
 );
-
-async function readAvailable(db: Executor, ids: string[]): Promise<Map<string, number>> {
-  const rows = await availableById(db, { ids: `{${ids.join(',')}}` });
-  return new Map(rows.map((row) => [row.variantId, row.available]));
-}

@@ -1,10 +1,13 @@
 import type { SQL, SQLWrapper } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import type { Broadcast } from '../../platform/broadcast.js';
 import type { Context, TxContext } from '../../platform/context.js';
+import type { Database } from '../../platform/db/client.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { adjustStock } from './adjustments.js';
-import { availableOf } from './live-stock.js';
+import { LiveStock } from './live-stock.js';
 import { LowStockAlerts, subscribeLowStockLog } from './low-stock.js';
 import {
   commitStock,
@@ -28,8 +31,15 @@ import {
 } from './stock-levels.js';
 
 export interface InventoryDeps {
+  /** The primary database, for the storefront's stock reads (see live-stock.ts). */
+  db: Database;
   jobs: Jobs;
   logger: Logger;
+  /** Names the variants whose stock changed, to every process (`STOCK_CHANGED_CHANNEL`). */
+  stockChanges: Broadcast;
+  /** `CACHE_TTL_STOCK` in seconds: how long a process may answer storefront stock from its copy. */
+  stockTtlSeconds: number;
+  registry: Registry;
   /** `LOW_STOCK_THRESHOLD`: the threshold of variants without their own. */
   lowStockThreshold: number;
 }
@@ -65,8 +75,12 @@ export interface Inventory {
   renameSku: (tx: TxContext, variantId: string, sku: string) => Promise<void>;
   /** Stock of many variants in one query; variants without stock are absent from the map. */
   stockOf: (ctx: Context, variantIds: string[]) => Promise<Map<string, StockLevel>>;
-  /** Units available now, for storefront answers; concurrent callers share one query (no transactions). */
-  availableOf: (ctx: Context, variantIds: string[]) => Promise<ReadonlyMap<string, number>>;
+  /**
+   * Units available now, for storefront answers (never for a decision to sell): from this
+   * process' copy, which every committed stock change drops, else from the primary, concurrent
+   * callers sharing one query. Variants without stock are absent.
+   */
+  availableOf: (variantIds: string[]) => Promise<ReadonlyMap<string, number>>;
   /** SQL condition "the variant in this column has units available", for other modules' filters. */
   inStockCondition: (variantId: SQLWrapper) => SQL;
   /** Variants below their low-stock threshold: how many, and the `limit` most urgent. */
@@ -81,22 +95,56 @@ export interface Inventory {
   availableUnits: (variantId: SQLWrapper) => SQL<number | null>;
   /** Admin routes; register under `/api/v1`. */
   routes: FastifyPluginAsyncZod;
+  /** Stops listening for stock changes. */
+  stop: () => Promise<void>;
 }
 
 export function createInventoryModule(deps: InventoryDeps): Inventory {
   const alerts = new LowStockAlerts(deps.jobs, deps.lowStockThreshold);
   subscribeLowStockLog(deps.jobs, deps.logger);
+  const live = new LiveStock({
+    db: deps.db,
+    broadcast: deps.stockChanges,
+    ttlMs: deps.stockTtlSeconds * 1000,
+    logger: deps.logger,
+    registry: deps.registry,
+  });
+  // Every write that changes what is available says so when its transaction commits. A sale
+  // (commitStock) takes units already reserved: what is available does not change.
   const inventory: Inventory = {
     lowStockThreshold: deps.lowStockThreshold,
-    initializeStock,
-    initializeStockLevels,
-    reserveStock: (tx, items, reference) => reserveStock(tx, alerts, items, reference),
-    releaseStock,
+    async initializeStock(tx, variant, onHand) {
+      const level = await initializeStock(tx, variant, onHand);
+      live.changedBy(tx.db, [level.variantId]);
+      return level;
+    },
+    async initializeStockLevels(tx, entries) {
+      await initializeStockLevels(tx, entries);
+      live.changedBy(
+        tx.db,
+        entries.map((e) => e.variantId),
+      );
+    },
+    async reserveStock(tx, items, reference) {
+      const reserved = await reserveStock(tx, alerts, items, reference);
+      live.changedBy(
+        tx.db,
+        reserved.map((line) => line.variantId),
+      );
+      return reserved;
+    },
+    async releaseStock(tx, items, reference) {
+      await releaseStock(tx, items, reference);
+      live.changedBy(
+        tx.db,
+        items.map((item) => item.variantId),
+      );
+    },
     commitStock,
-    adjustStock: (ctx, variantId, input) => adjustStock(ctx, alerts, variantId, input),
+    adjustStock: (ctx, variantId, input) => adjustStock(ctx, alerts, live, variantId, input),
     renameSku: renameStockSku,
     stockOf,
-    availableOf,
+    availableOf: (variantIds) => live.availableOf(variantIds),
     inStockCondition,
     async lowStockReport(ctx, limit) {
       const threshold = deps.lowStockThreshold;
@@ -113,6 +161,7 @@ export function createInventoryModule(deps: InventoryDeps): Inventory {
     routes: async (app) => {
       await app.register(inventoryRoutes(inventory));
     },
+    stop: () => live.stop(),
   };
   return inventory;
 }

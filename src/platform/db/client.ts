@@ -34,10 +34,15 @@ export interface DatabaseHandle {
   /** Connections this process' queries and transactions hold or wait for (for metrics). */
   readonly pool: PoolUsage;
   /**
-   * PostgreSQL only: LISTEN on a connection of its own, re-established when it drops; resolves
-   * once listening, to a function that stops. Behind PgBouncer in transaction mode nothing arrives.
+   * PostgreSQL only: LISTEN on a connection of its own, re-established when it drops (then
+   * `onListen` is called again); resolves once listening, to a function that stops. Behind
+   * PgBouncer in transaction mode nothing arrives.
    */
-  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  listen?(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -86,8 +91,8 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     read,
     pool,
     bossConnection: { connectionString: url },
-    listen: async (channel, onPayload) => {
-      const listening = await client.listen(channel, onPayload);
+    listen: async (channel, onPayload, onListen) => {
+      const listening = await client.listen(channel, onPayload, onListen);
       return () => listening.unlisten();
     },
     ping: async () => {

@@ -1,6 +1,5 @@
-import { sql } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
-import type { DatabaseHandle, Tx } from '../db/client.js';
+import type { Broadcast } from '../broadcast.js';
+import type { Tx } from '../db/client.js';
 import { onCommit } from '../db/commit-hooks.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -10,74 +9,9 @@ import type { Logger } from '../observability/logger.js';
  * fetches at once instead of at its next poll. Only a hint: a lost wake-up costs latency (the
  * poll still comes), never a job; a needless one costs an empty fetch.
  */
-export interface WakeChannel {
-  /** Tells every listening process (this one too) that these queues have jobs. Best effort. */
-  send(queues: string[]): Promise<void>;
-  /** Calls `onWake` for every wake-up; resolves once listening, to a function that stops. */
-  listen(onWake: (queues: string[]) => void): Promise<() => Promise<void>>;
-}
+export type WakeChannel = Broadcast;
 
-/** How long a worker's start waits for its Redis subscription before going on without it. */
-const SUBSCRIBE_TIMEOUT_MS = 2_000;
-const POSTGRES_CHANNEL = 'bazaar_jobs_wake';
-
-/**
- * Redis pub/sub when Redis is configured (it works behind PgBouncer, where LISTEN does not);
- * else PostgreSQL's LISTEN/NOTIFY; embedded, server and worker share the process.
- */
-export function wakeChannelFor(options: {
-  database: DatabaseHandle;
-  redis?: Redis;
-  keyPrefix: string;
-}): WakeChannel {
-  if (options.redis) return redisChannel(options.redis, `${options.keyPrefix}jobs:wake`);
-  if (options.database.listen) return postgresChannel(options.database);
-  return inProcessChannel();
-}
-
-function inProcessChannel(): WakeChannel {
-  const listeners = new Set<(queues: string[]) => void>();
-  return {
-    send: async (queues) => {
-      for (const listener of listeners) listener(queues);
-    },
-    listen: async (onWake) => {
-      listeners.add(onWake);
-      return async () => void listeners.delete(onWake);
-    },
-  };
-}
-
-function redisChannel(redis: Redis, channel: string): WakeChannel {
-  return {
-    send: async (queues) => void (await redis.publish(channel, JSON.stringify(queues))),
-    async listen(onWake) {
-      // A subscribed connection can do nothing else, so it is one of its own. It subscribes
-      // whenever it (re)connects; the shared client already reports Redis being down.
-      const subscriber = redis.duplicate({ autoResubscribe: false });
-      subscriber.on('error', () => undefined);
-      subscriber.on('message', (_channel: string, message: string) => onWake(queuesOf(message)));
-      const subscribed = new Promise<void>((resolve) => {
-        subscriber.on('ready', () => {
-          subscriber.subscribe(channel).then(
-            () => resolve(),
-            () => undefined,
-          );
-        });
-      });
-      await within(subscribed, SUBSCRIBE_TIMEOUT_MS);
-      return async () => subscriber.disconnect();
-    },
-  };
-}
-
-function postgresChannel(database: DatabaseHandle): WakeChannel {
-  return {
-    send: async (queues) =>
-      void (await database.db.execute(sql`select pg_notify(${POSTGRES_CHANNEL}, ${JSON.stringify(queues)})`)),
-    listen: (onWake) => database.listen!(POSTGRES_CHANNEL, (payload) => onWake(queuesOf(payload))),
-  };
-}
+export const WAKE_CHANNEL = 'jobs:wake';
 
 /**
  * The sending and receiving ends of wake-ups in one process. Queues woken by the commits of one
@@ -127,24 +61,4 @@ export class Wakeups {
     await this.stopListening?.().catch(() => undefined);
     this.stopListening = undefined;
   }
-}
-
-function queuesOf(message: string): string[] {
-  try {
-    const queues: unknown = JSON.parse(message);
-    return Array.isArray(queues) ? queues.filter((queue) => typeof queue === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-function within(promise: Promise<void>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
