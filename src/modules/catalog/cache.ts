@@ -7,7 +7,7 @@ import type { Inventory } from '../inventory/index.js';
 import { categoryTree } from './categories.js';
 import { categoryTreeCacheEntity, productCacheEntity, productListCacheEntity } from './invalidation.js';
 import type { CategoryNode, ProductDto } from './http-schemas.js';
-import { findProduct, listedProductViews, productViews, withLiveStock } from './product-views.js';
+import { findProduct, listedProductViews, productViews, stockOfViews } from './product-views.js';
 import { searchProductIds, searchProducts, type ProductSearch, type SearchResult } from './search.js';
 
 /*
@@ -19,13 +19,25 @@ import { searchProductIds, searchProducts, type ProductSearch, type SearchResult
  * (inventory's `availableOf`).
  */
 
+/**
+ * What a storefront answer shows: products as the cache holds them (shared and frozen: never
+ * change them; `withStock` makes the answer's copies) and the units available of their variants
+ * now. `cached` says the views are a cache entry, the same object for every request that hits it
+ * until it is invalidated or expires; the answers to such requests can be rendered once.
+ */
+export interface Stocked<T> {
+  value: T;
+  available: ReadonlyMap<string, number>;
+  cached: boolean;
+}
+
 /** An active product by id or handle, as the storefront sees it; NOT_FOUND otherwise. */
 export async function storefrontProduct(
   ctx: Context,
   readCtx: Context,
   inventory: Inventory,
   ref: string,
-): Promise<ProductDto> {
+): Promise<Stocked<ProductDto>> {
   const load = async (on: Context) => {
     const row = await findProduct(on, ref, ['active']);
     if (!row) throw notFound('Product');
@@ -33,10 +45,10 @@ export async function storefrontProduct(
     return view!;
   };
   const cache = cachingOf(ctx, productCacheEntity);
-  if (!cache) return load(readCtx);
-  const view = await cache.getOrLoad(productCacheEntity, ref.toLowerCase(), () => load(ctx));
-  const [live] = await withLiveStock(inventory, [view]);
-  return live!;
+  const view = cache
+    ? await cache.getOrLoad(productCacheEntity, ref.toLowerCase(), () => load(ctx))
+    : await load(readCtx);
+  return { value: view, available: await stockOfViews(inventory, [view]), cached: cache !== undefined };
 }
 
 export type StorefrontPage = Omit<SearchResult, 'rows'> & { views: ProductDto[] };
@@ -50,23 +62,30 @@ export async function storefrontSearch(
   readCtx: Context,
   inventory: Inventory,
   search: ProductSearch,
-): Promise<StorefrontPage> {
+): Promise<Stocked<StorefrontPage>> {
   const load = async (on: Context): Promise<StorefrontPage> => {
     const { rows, ...result } = await searchProducts(on, inventory, search);
     return { ...result, views: await productViews(on, inventory, rows, { admin: false }) };
   };
+  const stocked = async (page: StorefrontPage, cached: boolean) => ({
+    value: page,
+    available: await stockOfViews(inventory, page.views),
+    cached,
+  });
   const pageCache = search.inStock === undefined ? cachingOf(ctx, productListCacheEntity) : undefined;
   if (pageCache) {
-    const page = await pageCache.getOrLoad(productListCacheEntity, searchKey(search), () => load(ctx));
-    return { ...page, views: await withLiveStock(inventory, page.views) };
+    return stocked(
+      await pageCache.getOrLoad(productListCacheEntity, searchKey(search), () => load(ctx)),
+      true,
+    );
   }
   // A page that is not cached is still searched afresh, but its products' representations come
   // from the product cache: PostgreSQL only finds and ranks.
   const productCache = cachingOf(ctx, productCacheEntity);
-  if (!productCache) return load(readCtx);
+  if (!productCache) return stocked(await load(readCtx), false);
   const { ids, ...result } = await searchProductIds(readCtx, inventory, search);
   const views = await cachedProductViews(ctx, inventory, productCache, ids);
-  return { ...result, views: await withLiveStock(inventory, views) };
+  return stocked({ ...result, views }, false);
 }
 
 const viewsBatch = batchPerTurn<string, Map<string, ProductDto>>();

@@ -167,11 +167,28 @@ async function variantsOf(
   return byProduct;
 }
 
-/** The views with every variant's `available` as inventory has it now, read for all of them at once. */
-export async function withLiveStock(inventory: Inventory, views: ProductDto[]): Promise<ProductDto[]> {
-  const available = await inventory.availableOf(views.flatMap((p) => p.variants.map((v) => v.id)));
+/** The views with every variant's `available` taken from `available` (0 for a variant absent from it). */
+export function withStock(
+  views: readonly ProductDto[],
+  available: ReadonlyMap<string, number>,
+): ProductDto[] {
   return views.map((p) => ({
     ...p,
     variants: p.variants.map((v) => ({ ...v, available: available.get(v.id) ?? 0 })),
   }));
+}
+
+/** The `available` of every variant of `views`, in order: two answers of the same views with equal signatures are equal. */
+export function stockSignature(views: readonly ProductDto[], available: ReadonlyMap<string, number>): string {
+  let signature = '';
+  for (const p of views) for (const v of p.variants) signature += `${available.get(v.id) ?? 0},`;
+  return signature;
+}
+
+/** The `available` units of every variant of `views`, as inventory has them now. */
+export function stockOfViews(
+  inventory: Inventory,
+  views: readonly ProductDto[],
+): Promise<ReadonlyMap<string, number>> {
+  return inventory.availableOf(views.flatMap((p) => p.variants.map((v) => v.id)));
 }

@@ -3,6 +3,7 @@ import type { Context } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
 import { errorEnvelope, pageOf } from '../../platform/http/envelope.js';
 import { contextOf, readContextOf } from '../../platform/http/server.js';
+import { RenderedAnswers } from '../../platform/http/rendered.js';
 import type { Inventory } from '../inventory/index.js';
 import {
   adminProductSearchQuery,
@@ -19,8 +20,8 @@ import {
   variantParams,
   type ProductDto,
 } from './http-schemas.js';
-import { storefrontProduct, storefrontSearch } from './cache.js';
-import { findProduct, productViews } from './product-views.js';
+import { storefrontProduct, storefrontSearch, type StorefrontPage } from './cache.js';
+import { findProduct, productViews, stockSignature, withStock } from './product-views.js';
 import { createProduct, setProductStatus, updateProduct } from './products.js';
 import { searchProducts, type SearchResult } from './search.js';
 import { addVariant, archiveVariant, updateVariant } from './variants.js';
@@ -53,6 +54,9 @@ function listPage(url: string, result: Omit<SearchResult, 'rows'>, perPage: numb
 
 /** Storefront reads (public) and product administration (`products:write`). */
 export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
+  // A cached page or product with the same stock is the same answer: serialised and tagged once.
+  const listAnswers = new RenderedAnswers<StorefrontPage>();
+  const productAnswers = new RenderedAnswers<ProductDto>();
   return async (app) => {
     app.get(
       '/products',
@@ -68,9 +72,13 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
           response: { 200: productList },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const q = request.query;
-        const page = await storefrontSearch(contextOf(request), readContextOf(request), inventory, {
+        const {
+          value: page,
+          available,
+          cached,
+        } = await storefrontSearch(contextOf(request), readContextOf(request), inventory, {
           q: q.q,
           category: q.category,
           minPrice: q.min_price,
@@ -83,11 +91,14 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
           cursor: q.cursor,
           storefront: true,
         });
-        return {
+        const answer = () => ({
           request_id: request.id,
-          data: page.views,
+          data: withStock(page.views, available),
           ...listPage(request.url, page, q.per_page),
-        };
+        });
+        if (!cached) return answer();
+        const variant = `${request.url} ${stockSignature(page.views, available)}`;
+        return listAnswers.send(request, reply, page, variant, answer);
       },
     );
 
@@ -104,15 +115,16 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
           response: { 200: productEnvelope },
         },
       },
-      async (request) => ({
-        request_id: request.id,
-        data: await storefrontProduct(
-          contextOf(request),
-          readContextOf(request),
-          inventory,
-          request.params.id,
-        ),
-      }),
+      async (request, reply) => {
+        const {
+          value: view,
+          available,
+          cached,
+        } = await storefrontProduct(contextOf(request), readContextOf(request), inventory, request.params.id);
+        const answer = () => ({ request_id: request.id, data: withStock([view], available)[0]! });
+        if (!cached) return answer();
+        return productAnswers.send(request, reply, view, stockSignature([view], available), answer);
+      },
     );
 
     app.get(

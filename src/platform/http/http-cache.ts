@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onSendAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
 
@@ -32,11 +32,12 @@ export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: numb
         ? `public, max-age=${publicMaxAgeSeconds}`
         : 'public, no-cache';
   return async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (reply.statusCode < 200 || reply.statusCode >= 300 || typeof payload !== 'string') {
+    const preset = presetTags.get(reply);
+    if (reply.statusCode < 200 || reply.statusCode >= 300 || (typeof payload !== 'string' && !preset)) {
       void reply.header('Cache-Control', 'no-store');
       return payload;
     }
-    const etag = entityTag(payload, request.id);
+    const etag = preset ?? entityTag(payload as string, request.id);
     void reply.header('Cache-Control', cacheControl);
     void reply.header('ETag', etag);
     // A private answer is the signed-in actor's own: another token means another representation.
@@ -54,6 +55,14 @@ export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: numb
   };
 }
 
+/** Entity tags of answers rendered ahead (see rendered.ts), so their bodies are not hashed again. */
+const presetTags = new WeakMap<FastifyReply, string>();
+
+/** Sets the `ETag` of this answer, computed by `entityTag` when its representation was rendered. */
+export function presetEntityTag(reply: FastifyReply, etag: string): void {
+  presetTags.set(reply, etag);
+}
+
 /**
  * A weak validator from the JSON of the answer, without its `request_id` (the one part that
  * differs between two answers of the same representation). Weak, because the bytes on the wire
@@ -69,8 +78,20 @@ export function entityTag(body: string, requestId: string): string {
   else
     hash
       .update(body.slice(0, at))
-      .update('"request_id":""')
+      .update(BLANK_REQUEST_ID)
       .update(body.slice(at + member.length));
+  return weakTag(hash);
+}
+
+/** The member `entityTag` hashes in place of the request id. */
+export const BLANK_REQUEST_ID = '"request_id":""';
+
+/** `entityTag` of an answer whose `request_id` is already blank (""). */
+export function entityTagOfBlank(body: string): string {
+  return weakTag(createHash('sha256').update(body));
+}
+
+function weakTag(hash: Hash): string {
   return `W/"${hash.digest('base64url').slice(0, 32)}"`;
 }
 
