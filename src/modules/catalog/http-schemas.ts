@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { envelope, listEnvelope, paginationQuery } from '../../platform/http/envelope.js';
+import { UUID_PATTERN } from '../../platform/ids.js';
 
 // ---- building blocks ----
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const timestamp = z.iso.datetime().max(35);
 const count = z.int().min(0).max(2_147_483_647);
 

@@ -1,7 +1,8 @@
 import { and, asc, eq, getTableColumns, getTableName, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
 import type { Inventory } from '../inventory/index.js';
-import { UUID_PATTERN, type ProductDto, type ProductStatus } from './http-schemas.js';
+import { UUID_PATTERN } from '../../platform/ids.js';
+import type { ProductDto, ProductStatus } from './http-schemas.js';
 import { categories, productCategories, products, variants } from './schema.js';
 
 export interface CategoryRef {

@@ -5,7 +5,8 @@ import { validation } from '../../platform/errors.js';
 import type { Inventory } from '../inventory/index.js';
 import { fuzzyTsquery, oneEditVariants, queryWords, typoCandidates } from './fuzzy.js';
 import { rowsOf } from '../../platform/db/client.js';
-import { UUID_PATTERN, type ProductSort, type ProductStatus } from './http-schemas.js';
+import { UUID_PATTERN } from '../../platform/ids.js';
+import type { ProductSort, ProductStatus } from './http-schemas.js';
 import { productColumns, storefrontVariants, type ProductRow } from './product-views.js';
 import { categories, productCategories, products, variants } from './schema.js';
 

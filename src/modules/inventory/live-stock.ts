@@ -6,8 +6,8 @@ import type { Database, Tx } from '../../platform/db/client.js';
 import { onCommit } from '../../platform/db/commit-hooks.js';
 import { preparedPerHandle } from '../../platform/db/prepared.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import { UUID_PATTERN } from '../../platform/ids.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
-import { UUID_PATTERN } from './ids.js';
 import { stockLevels } from './schema.js';
 
 /** The broadcast that names variants whose stock changed. */

@@ -1,7 +1,7 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { TxContext } from '../../platform/context.js';
 import { AppError, conflict, validation } from '../../platform/errors.js';
-import { UUID_PATTERN } from './ids.js';
+import { UUID_PATTERN } from '../../platform/ids.js';
 import type { LowStockAlerts } from './low-stock.js';
 import { stockLevels, stockMovements } from './schema.js';
 import { stockOf } from './stock-levels.js';

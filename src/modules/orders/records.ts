@@ -1,6 +1,7 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { isUuid } from '../../platform/ids.js';
 import { orderItems, orders, orderStatusHistory, type ShippingAddress } from './schema.js';
 import type { OrderStatus } from './status.js';
 
@@ -59,9 +60,6 @@ export interface StatusChange {
 }
 
 const NUMBER_OFFSET = 100_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const isUuid = (value: string) => UUID.test(value);
 
 /** The sequence value 1 is order `BZ-100001`. */
 export function formatOrderNumber(sequence: number): string {

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
 import { AppError, notFound } from '../../platform/errors.js';
+import { isUuid } from '../../platform/ids.js';
 import { getOrderById, markOrderPaid } from '../orders/index.js';
 import type { PaymentsDeps } from './deps.js';
 import {
@@ -30,8 +31,6 @@ import {
 import { paymentEvents, payments, refunds } from './schema.js';
 
 export type WebhookOutcome = 'applied' | 'unchanged' | 'duplicate' | 'ignored';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A gateway's webhook: verified (signature and timestamp), then applied in ONE transaction with
@@ -94,7 +93,7 @@ async function lockPayment(
 ): Promise<Payment | undefined> {
   const paymentId = event.metadata.payment_id;
   const where =
-    paymentId && UUID.test(paymentId)
+    paymentId && isUuid(paymentId)
       ? and(eq(payments.gateway, gateway), eq(payments.id, paymentId))
       : and(eq(payments.gateway, gateway), eq(payments.gatewayReference, event.reference));
   const [payment] = await tx.db.select().from(payments).where(where).for('update');
@@ -255,7 +254,7 @@ async function findRefundId(
 ): Promise<string | undefined> {
   const refundId = event.metadata.refund_id;
   const where =
-    refundId && UUID.test(refundId)
+    refundId && isUuid(refundId)
       ? and(eq(refunds.id, refundId), eq(payments.gateway, gateway))
       : and(eq(refunds.gatewayReference, event.refundReference ?? ''), eq(payments.gateway, gateway));
   const [row] = await tx.db
