@@ -96,6 +96,22 @@ describe('storefront stock', () => {
     expect(statements.run).toBe(1);
   });
 
+  it('reads a variant again once its copy has expired', async () => {
+    const a = await stocked(2);
+    const { live, statements } = liveStock({ ttlMs: 1_000 });
+    await availableOf(live, [a.id]);
+    await availableOf(live, [a.id]);
+    expect(statements.run).toBe(1);
+    await waitFor(
+      async () => {
+        expect(await availableOf(live, [a.id])).toEqual([2]);
+        return statements.run === 2 ? true : undefined;
+      },
+      5_000,
+      'the copy to expire',
+    );
+  });
+
   it('forgets a variant once a transaction that changed it commits, before the commit returns; never on rollback', async () => {
     const a = await stocked(6);
     const b = await stocked(6);

@@ -341,7 +341,7 @@ describe.skipIf(!testDatabaseUrl || !testRedisUrl || skipWithout('nginx', 'pgbou
       // Stock was reserved once per order: no retry reserved twice.
       const expected = 100_000 - placed.length;
       const [stock] = await sql<{ available: number }[]>`
-        select available from stock_levels where variant_id = ${variantId}`;
+        select available from inventory_stock where variant_id = ${variantId}`;
       expect(stock!.available).toBe(expected);
       // The storefront shows it. A server killed between a commit and its stock broadcast leaves
       // the others' copies of that variant to expire, within CACHE_TTL_STOCK (5 s by default).
