@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBazaar, type Bazaar } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Jobs } from '../src/platform/jobs/jobs.js';
-import { Wakeups, type WakeChannel } from '../src/platform/jobs/wake.js';
+import type { Broadcast } from '../src/platform/broadcast.js';
+import { Wakeups } from '../src/platform/jobs/wake.js';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
 import { baseEnv, testDatabaseUrl, testRedisUrl } from './helpers/env.js';
 import { payThroughTestGateway } from './helpers/test-gateway.js';
@@ -79,7 +80,7 @@ describe('worker wake-ups: jobs start when their transaction commits, not at the
 describe('worker wake-ups are sent after commit only, coalesced', () => {
   let app: TestApp;
   const sent: string[][] = [];
-  const channel: WakeChannel = {
+  const channel: Broadcast = {
     send: async (queues) => void sent.push([...queues].sort()),
     listen: async () => async () => undefined,
   };

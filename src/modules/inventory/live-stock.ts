@@ -6,7 +6,7 @@ import type { Database, Tx } from '../../platform/db/client.js';
 import { onCommit } from '../../platform/db/commit-hooks.js';
 import { preparedPerHandle } from '../../platform/db/prepared.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { UUID_PATTERN } from '../../platform/ids.js';
+import { isUuid } from '../../platform/ids.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
 import { stockLevels } from './schema.js';
 
@@ -71,23 +71,17 @@ export class LiveStock {
    * as the database writes them (lower case): copies are kept under those.
    */
   async availableOf(variantIds: string[]): Promise<Map<string, number>> {
-    // Only well-formed ids are read: one caller's bad id must not fail the others' query.
-    const ids = variantIds.filter((id) => UUID_PATTERN.test(id));
-    if (this.options.ttlMs <= 0) {
-      this.fromDatabase.inc(ids.length);
-      return this.read(ids);
-    }
+    if (this.options.ttlMs <= 0) return this.read(variantIds);
     this.listening ??= this.listen();
     const available = new Map<string, number>();
     const missing: string[] = [];
-    for (const id of ids) {
+    for (const id of variantIds) {
       const copy = this.copies.get(id);
       if (!copy) missing.push(id);
       else if (copy.available !== null) available.set(id, copy.available);
     }
-    this.fromCopy.inc(ids.length - missing.length);
+    this.fromCopy.inc(variantIds.length - missing.length);
     if (missing.length === 0) return available;
-    this.fromDatabase.inc(missing.length);
     const read = await this.read(missing);
     for (const id of missing) {
       const units = read.get(id);
@@ -123,15 +117,20 @@ export class LiveStock {
   }
 
   private read(ids: string[]): Promise<Map<string, number>> {
-    if (ids.length === 0) return Promise.resolve(new Map<string, number>());
-    return this.batched(this, ids, (batch) => this.readAndKeep(batch));
+    // Only well-formed ids are read: one caller's bad id must not fail the others' query. (Copies
+    // hold only ids that were read, so a bad one never finds a copy either.)
+    const wellFormed = ids.filter(isUuid);
+    this.fromDatabase.inc(wellFormed.length);
+    if (wellFormed.length === 0) return Promise.resolve(new Map<string, number>());
+    return this.batched(this, wellFormed, (batch) => this.readAndKeep(batch));
   }
 
   private async readAndKeep(ids: string[]): Promise<Map<string, number>> {
     const changesBefore = this.changes;
     const rows = await availableById(this.options.db, { ids: `{${ids.join(',')}}` });
     const available = new Map(rows.map((row) => [row.variantId, row.available]));
-    if (this.hearing && this.changes === changesBefore && this.options.ttlMs > 0) {
+    // Only a process that listens (TTL above 0) can be hearing.
+    if (this.hearing && this.changes === changesBefore) {
       for (const id of ids) {
         this.copies.set(id, { available: available.get(id) ?? null }, { ttl: this.options.ttlMs });
       }

@@ -20,7 +20,8 @@ import {
   type QueueStats,
 } from './monitoring.js';
 import { processedEvents } from './schema.js';
-import { Wakeups, type WakeChannel } from './wake.js';
+import type { Broadcast } from '../broadcast.js';
+import { Wakeups } from './wake.js';
 
 export type { DeadLetter, QueueStats } from './monitoring.js';
 
@@ -74,7 +75,7 @@ export class Jobs {
     private readonly options: JobOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-    wakeChannel: WakeChannel,
+    wakeChannel: Broadcast,
   ) {
     this.wakeups = new Wakeups(wakeChannel, logger);
     this.boss = new PgBoss({

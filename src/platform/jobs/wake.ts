@@ -3,18 +3,16 @@ import type { Tx } from '../db/client.js';
 import { onCommit } from '../db/commit-hooks.js';
 import type { Logger } from '../observability/logger.js';
 
+/** The broadcast (src/platform/broadcast.ts) that carries worker wake-ups. */
+export const WAKE_CHANNEL = 'jobs:wake';
+
 /**
  * Worker wake-ups. pg-boss workers find jobs by polling; a transaction that adds jobs due now
  * also says which queues got them, once it has committed, and every worker of those queues
  * fetches at once instead of at its next poll. Only a hint: a lost wake-up costs latency (the
  * poll still comes), never a job; a needless one costs an empty fetch.
- */
-export type WakeChannel = Broadcast;
-
-export const WAKE_CHANNEL = 'jobs:wake';
-
-/**
- * The sending and receiving ends of wake-ups in one process. Queues woken by the commits of one
+ *
+ * This class is both ends of wake-ups in one process. Queues woken by the commits of one
  * event-loop turn go out as one message; on the receiving end a worker that is already fetching
  * or running jobs fetches again once when it is done, however many wake-ups came meanwhile.
  */
@@ -24,7 +22,7 @@ export class Wakeups {
   private stopListening: (() => Promise<void>) | undefined;
 
   constructor(
-    private readonly channel: WakeChannel,
+    private readonly channel: Broadcast,
     private readonly logger: Logger,
   ) {}
 
