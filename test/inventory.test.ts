@@ -130,7 +130,8 @@ describe('inventory', () => {
     expect(await levelOf(plenty.id)).toMatchObject({ available: 50, reserved: 0 });
     expect(await levelOf(few.id)).toMatchObject({ available: 1, reserved: 0 });
 
-    // Even a caller that catches the error and commits keeps the stock untouched (savepoint).
+    // Even a caller that catches the error and commits keeps the stock untouched: the lines
+    // already taken were given back.
     await inTransaction(ctx, async (tx) => {
       await inventory
         .reserveStock(

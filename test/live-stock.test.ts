@@ -282,24 +282,36 @@ async function metric(app: TestApp, sample: string): Promise<number> {
 }
 
 /**
- * `db` with `before` awaited ahead of every statement it runs: prepared statements' `execute`
- * and query builders' `then`, followed through the builders a call returns.
+ * `db` with `before` awaited ahead of every statement it sends: the driver's client under its
+ * drizzle session (postgres.js `unsafe`, PGlite `query`) is wrapped, so statements built once and
+ * bound to a handle's client (`prepared`) are seen as well as query builders.
  */
 function observed(db: Database, before: () => Promise<void>): Database {
-  const follow = (value: unknown): unknown =>
-    typeof value === 'object' && value !== null && !(value instanceof Promise)
-      ? new Proxy(value, {
-          get(target, key) {
-            const member = Reflect.get(target, key, target) as unknown;
-            if (typeof member !== 'function') return member;
-            if (key === 'execute' || key === 'then') {
-              return (...args: unknown[]) =>
-                before().then(() => (member as (...a: unknown[]) => unknown).apply(target, args));
-            }
-            return (...args: unknown[]) =>
-              follow((member as (...a: unknown[]) => unknown).apply(target, args));
-          },
-        })
-      : value;
-  return follow(db) as Database;
+  type Run = (...args: unknown[]) => PromiseLike<unknown> & { values?: () => PromiseLike<unknown> };
+  const session = db._.session as unknown as { client: object };
+  const client = new Proxy(session.client, {
+    get(target, key) {
+      const member = Reflect.get(target, key, target) as unknown;
+      if (key === 'query')
+        return (...args: unknown[]) => before().then(() => (member as Run).apply(target, args));
+      if (key === 'unsafe') {
+        // postgres.js queries are lazy: nothing is sent before `then` or `values()`.
+        return (...args: unknown[]) => ({
+          values: () => before().then(() => (member as Run).apply(target, args).values!()),
+          then: (resolve: (v: unknown) => unknown, reject: (e: unknown) => unknown) =>
+            before()
+              .then(() => (member as Run).apply(target, args))
+              .then(resolve, reject),
+        });
+      }
+      return typeof member === 'function' ? (member as Run).bind(target) : member;
+    },
+  });
+  const watched = new Proxy(session, {
+    get: (target, key) => (key === 'client' ? client : (Reflect.get(target, key, target) as unknown)),
+  });
+  return new Proxy(db, {
+    get: (target, key) =>
+      key === '_' ? { ...target._, session: watched } : (Reflect.get(target, key, target) as unknown),
+  });
 }

@@ -109,9 +109,16 @@ export async function startBazaar(
   env: Record<string, string | undefined>,
   options: { port: number; worker: boolean; profileDir?: string; name: string },
 ): Promise<RunningBazaar> {
-  const profile = options.profileDir
-    ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${options.name}.cpuprofile`]
-    : [];
+  const profile = (role: string) =>
+    options.profileDir
+      ? [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          options.profileDir,
+          '--cpu-prof-name',
+          `${options.name}${role}.cpuprofile`,
+        ]
+      : [];
   const url = `http://127.0.0.1:${options.port}`;
   const serverEnv = {
     ...env,
@@ -120,9 +127,11 @@ export async function startBazaar(
     PUBLIC_URL: 'http://bazaar.bench',
     TEST_GATEWAY_WEBHOOK_URL: `${url}/api/v1/webhooks/test`,
   };
-  const server = spawnNode([...profile, bazaarMain, 'serve'], serverEnv);
+  const server = spawnNode([...profile(''), bazaarMain, 'serve'], serverEnv);
   const readyMs = await waitUntilReady(`${url}/readyz`, server);
-  const worker = options.worker ? spawnNode([bazaarMain, 'worker'], serverEnv) : undefined;
+  const worker = options.worker
+    ? spawnNode([...profile('-worker'), bazaarMain, 'worker'], serverEnv)
+    : undefined;
   if (worker) await failFastIfCrashed(worker);
   return {
     url,

@@ -51,6 +51,22 @@ export async function inTransaction<T>(ctx: Context, work: (tx: TxContext) => Pr
 }
 
 /**
+ * `Promise.all` for statements sent together in one transaction: waits for every one of them
+ * before throwing the first failure. A step that starts after another settles (`.then`) must
+ * not be left running when the transaction is rolled back, or it would be sent after it ended.
+ */
+export async function allOf<T extends readonly Promise<unknown>[]>(
+  steps: readonly [...T],
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
+
+/**
  * Runs `task` after the transaction of `ctx` commits (at once when `ctx` is outside a
  * transaction), never after a rollback. Tasks must not throw: the data is committed by then.
  */

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, isNull, sql } from 'drizzle-orm';
 import { inTransaction, type Context } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
-import { preparedPerHandle } from '../../platform/db/prepared.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { clientGrantable } from '../../platform/security/permissions.js';
 import { randomToken, safeEqual, sha256 } from '../../platform/security/tokens.js';
@@ -134,7 +134,7 @@ export class ApiClients {
   }
 }
 
-const activeClient = preparedPerHandle((db) =>
+const activeClient = prepared((db) =>
   db
     .select()
     .from(apiClients)

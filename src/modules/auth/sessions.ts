@@ -2,7 +2,7 @@ import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
-import { preparedPerHandle } from '../../platform/db/prepared.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { permissionsOf } from '../../platform/security/permissions.js';
 import { randomToken, sha256 } from '../../platform/security/tokens.js';
@@ -126,7 +126,7 @@ export class Sessions {
   }
 }
 
-const liveSession = preparedPerHandle((db) =>
+const liveSession = prepared((db) =>
   db
     .select()
     .from(sessions)

@@ -4,7 +4,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Broadcast } from '../../platform/broadcast.js';
 import type { Database, Tx } from '../../platform/db/client.js';
 import { onCommit } from '../../platform/db/commit-hooks.js';
-import { preparedPerHandle } from '../../platform/db/prepared.js';
+import { prepared } from '../../platform/db/prepared.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { isUuid } from '../../platform/ids.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
@@ -167,7 +167,7 @@ export class LiveStock {
   }
 }
 
-const availableById = preparedPerHandle((db) =>
+const availableById = prepared((db) =>
   db
     .select({ variantId: stockLevels.variantId, available: stockLevels.available })
     .from(stockLevels)

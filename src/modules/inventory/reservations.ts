@@ -1,6 +1,7 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { TxContext } from '../../platform/context.js';
 import { AppError, conflict, validation } from '../../platform/errors.js';
+import { prepared, preparedPerCount } from '../../platform/db/prepared.js';
 import { UUID_PATTERN } from '../../platform/ids.js';
 import type { LowStockAlerts } from './low-stock.js';
 import { stockLevels, stockMovements } from './schema.js';
@@ -49,15 +50,83 @@ export function summedLines(items: StockLine[]): [variantId: string, quantity: n
   return [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Runs `work` in a savepoint, so a failed call leaves the caller's transaction as it was. */
-function atomically<T>(tx: TxContext, work: (sp: TxContext) => Promise<T>): Promise<T> {
-  return tx.db.transaction((sp) => work({ ...tx, db: sp }));
+/** A change of one variant's stock: signed deltas, made only while the row has what it needs. */
+interface Shift {
+  onHand: number;
+  reserved: number;
+  available: number;
+  /** Units that must be reserved (release, sale) or available (reservation) beforehand. */
+  needReserved: number;
+  needAvailable: number;
+}
+
+const shiftStock = prepared((db) =>
+  db
+    .update(stockLevels)
+    .set({
+      onHand: sql`${stockLevels.onHand} + ${sql.placeholder('onHand')}`,
+      reserved: sql`${stockLevels.reserved} + ${sql.placeholder('reserved')}`,
+      available: sql`${stockLevels.available} + ${sql.placeholder('available')}`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(stockLevels.variantId, sql.placeholder('variantId')),
+        gte(stockLevels.reserved, sql.placeholder('needReserved')),
+        gte(stockLevels.available, sql.placeholder('needAvailable')),
+      ),
+    )
+    .returning({
+      sku: stockLevels.sku,
+      available: stockLevels.available,
+      lowStockThreshold: stockLevels.lowStockThreshold,
+    })
+    .prepare('inventory_shift_stock'),
+);
+
+type ShiftedRow = Awaited<ReturnType<typeof shiftStock>>[number];
+
+/**
+ * Shifts the stock of every line, all or nothing. The UPDATEs go out together in variant order
+ * (`summedLines`), and PostgreSQL runs them in that order, so every transaction locks stock rows
+ * in the same order and two of them never deadlock. When a line lacks what it needs, the lines
+ * already shifted are shifted back in the same transaction (their rows are still locked by it):
+ * the caller's transaction is left as it was, without the cost of a savepoint on every call.
+ */
+async function shiftLines(
+  tx: TxContext,
+  lines: [variantId: string, quantity: number][],
+  shift: (quantity: number) => Shift,
+): Promise<{ rows: ShiftedRow[] } | { short: [variantId: string, quantity: number][] }> {
+  const results = await Promise.all(
+    lines.map(([variantId, quantity]) => shiftStock(tx.db, { variantId, ...shift(quantity) })),
+  );
+  const short = lines.filter((_, i) => results[i]!.length === 0);
+  if (short.length === 0) return { rows: results.map(([row]) => row!) };
+  await Promise.all(
+    lines
+      .filter((_, i) => results[i]!.length > 0)
+      .map(([variantId, quantity]) => {
+        const done = shift(quantity);
+        return shiftStock(tx.db, {
+          variantId,
+          onHand: -done.onHand,
+          reserved: -done.reserved,
+          available: -done.available,
+          needReserved: 0,
+          needAvailable: 0,
+        });
+      }),
+  );
+  return { short };
 }
 
 /**
  * Moves units from available to reserved — one conditional UPDATE per variant, so concurrent
- * orders can never sell the same unit twice. All or nothing: when any variant is short, nothing
- * is reserved and OUT_OF_STOCK names every short SKU.
+ * orders can never sell the same unit twice. The UPDATEs go out together, in variant order, and
+ * PostgreSQL runs them in that order: every transaction locks stock rows in the same order. All
+ * or nothing: when any variant is short, the lines already taken are given back in the same
+ * transaction (their rows are still locked by it) and OUT_OF_STOCK names every short SKU.
  */
 export async function reserveStock(
   tx: TxContext,
@@ -67,48 +136,38 @@ export async function reserveStock(
 ): Promise<ReservedLine[]> {
   const lines = summedLines(items);
   if (lines.length === 0) return [];
-  return atomically(tx, async (sp) => {
-    const reserved: (ReservedLine & { lowStockThreshold: number | null })[] = [];
-    const short: [string, number][] = [];
-    for (const [variantId, quantity] of lines) {
-      const [row] = await sp.db
-        .update(stockLevels)
-        .set({
-          available: sql`${stockLevels.available} - ${quantity}`,
-          reserved: sql`${stockLevels.reserved} + ${quantity}`,
-          updatedAt: sql`now()`,
-        })
-        .where(and(eq(stockLevels.variantId, variantId), gte(stockLevels.available, quantity)))
-        .returning({
-          sku: stockLevels.sku,
-          available: stockLevels.available,
-          lowStockThreshold: stockLevels.lowStockThreshold,
-        });
-      if (row) reserved.push({ variantId, quantity, ...row });
-      else short.push([variantId, quantity]);
-    }
-    if (short.length > 0) {
-      const current = await stockOf(
-        sp,
-        short.map(([id]) => id),
-      );
-      const details: ShortLine[] = short.map(([id, requested]) => ({
-        variant_id: id,
-        sku: current.get(id)?.sku ?? null,
-        requested,
-        available: current.get(id)?.available ?? 0,
-      }));
-      throw new AppError('OUT_OF_STOCK', 'Some items are out of stock.', { items: details });
-    }
-    await recordMovements(sp, 'reservation', reference, reserved, (q) => ({ reservedDelta: q }));
-    for (const line of reserved) await alerts.afterDecrease(sp, line, line.quantity);
-    return reserved.map(({ variantId, sku, quantity, available }) => ({
-      variantId,
-      sku,
-      quantity,
-      available,
+  const shifted = await shiftLines(tx, lines, (quantity) => ({
+    onHand: 0,
+    reserved: quantity,
+    available: -quantity,
+    needReserved: 0,
+    needAvailable: quantity,
+  }));
+  if ('short' in shifted) {
+    const { short } = shifted;
+    const current = await stockOf(
+      tx,
+      short.map(([id]) => id),
+    );
+    const details: ShortLine[] = short.map(([id, requested]) => ({
+      variant_id: id,
+      sku: current.get(id)?.sku ?? null,
+      requested,
+      available: current.get(id)?.available ?? 0,
     }));
-  });
+    throw new AppError('OUT_OF_STOCK', 'Some items are out of stock.', { items: details });
+  }
+  const reserved = lines.map(([variantId, quantity], i) => ({ variantId, quantity, ...shifted.rows[i]! }));
+  await Promise.all([
+    recordMovements(tx, 'reservation', reference, reserved, (q) => ({ reservedDelta: q })),
+    ...reserved.map((line) => alerts.afterDecrease(tx, line, line.quantity)),
+  ]);
+  return reserved.map(({ variantId, sku, quantity, available }) => ({
+    variantId,
+    sku,
+    quantity,
+    available,
+  }));
 }
 
 /** Gives reserved units back to available (order cancelled or expired). */
@@ -129,39 +188,51 @@ async function moveReserved(
 ): Promise<void> {
   const lines = summedLines(items);
   if (lines.length === 0) return;
-  await atomically(tx, async (sp) => {
-    const moved: { variantId: string; quantity: number }[] = [];
-    for (const [variantId, quantity] of lines) {
-      const [row] = await sp.db
-        .update(stockLevels)
-        .set({
-          reserved: sql`${stockLevels.reserved} - ${quantity}`,
-          ...(kind === 'release'
-            ? { available: sql`${stockLevels.available} + ${quantity}` }
-            : { onHand: sql`${stockLevels.onHand} - ${quantity}` }),
-          updatedAt: sql`now()`,
-        })
-        .where(and(eq(stockLevels.variantId, variantId), gte(stockLevels.reserved, quantity)))
-        .returning({ sku: stockLevels.sku });
-      if (!row) {
-        const current = (await stockOf(sp, [variantId])).get(variantId);
-        throw conflict(
-          `Cannot ${kind === 'release' ? 'release' : 'sell'} ${quantity} units of ${current?.sku ?? variantId}: only ${current?.reserved ?? 0} are reserved.`,
-          {
-            variant_id: variantId,
-            sku: current?.sku ?? null,
-            requested: quantity,
-            reserved: current?.reserved ?? 0,
-          },
-        );
-      }
-      moved.push({ variantId, quantity });
-    }
-    await recordMovements(sp, kind, reference, moved, (q) =>
-      kind === 'release' ? { reservedDelta: -q } : { reservedDelta: -q, onHandDelta: -q },
+  const shifted = await shiftLines(tx, lines, (quantity) => ({
+    onHand: kind === 'sale' ? -quantity : 0,
+    reserved: -quantity,
+    available: kind === 'release' ? quantity : 0,
+    needReserved: quantity,
+    needAvailable: 0,
+  }));
+  if ('short' in shifted) {
+    const [variantId, quantity] = shifted.short[0]!;
+    const current = (await stockOf(tx, [variantId])).get(variantId);
+    throw conflict(
+      `Cannot ${kind === 'release' ? 'release' : 'sell'} ${quantity} units of ${current?.sku ?? variantId}: only ${current?.reserved ?? 0} are reserved.`,
+      {
+        variant_id: variantId,
+        sku: current?.sku ?? null,
+        requested: quantity,
+        reserved: current?.reserved ?? 0,
+      },
     );
-  });
+  }
+  await recordMovements(
+    tx,
+    kind,
+    reference,
+    lines.map(([variantId, quantity]) => ({ variantId, quantity })),
+    (q) => (kind === 'release' ? { reservedDelta: -q } : { reservedDelta: -q, onHandDelta: -q }),
+  );
 }
+
+/** The movements of up to 16 lines at once, one statement per line count. */
+const insertMovements = preparedPerCount(16, (db, count) =>
+  db
+    .insert(stockMovements)
+    .values(
+      Array.from({ length: count }, (_, i) => ({
+        variantId: sql.placeholder(`variantId${i}`),
+        kind: sql.placeholder('kind'),
+        onHandDelta: sql.placeholder(`onHandDelta${i}`),
+        reservedDelta: sql.placeholder(`reservedDelta${i}`),
+        reference: sql.placeholder('reference'),
+        actorId: sql.placeholder('actorId'),
+      })),
+    )
+    .prepare(`inventory_insert_movements_${count}`),
+);
 
 async function recordMovements(
   tx: TxContext,
@@ -170,13 +241,12 @@ async function recordMovements(
   lines: { variantId: string; quantity: number }[],
   deltas: (quantity: number) => { onHandDelta?: number; reservedDelta?: number },
 ): Promise<void> {
-  await tx.db.insert(stockMovements).values(
-    lines.map((line) => ({
-      variantId: line.variantId,
-      kind,
-      reference,
-      actorId: tx.actor?.id ?? null,
-      ...deltas(line.quantity),
-    })),
-  );
+  const params: Record<string, unknown> = { kind, reference, actorId: tx.actor?.id ?? null };
+  lines.forEach((line, i) => {
+    const { onHandDelta = 0, reservedDelta = 0 } = deltas(line.quantity);
+    params[`variantId${i}`] = line.variantId;
+    params[`onHandDelta${i}`] = onHandDelta;
+    params[`reservedDelta${i}`] = reservedDelta;
+  });
+  await insertMovements(tx.db, lines.length, params);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import type { TxContext } from '../../platform/context.js';
+import { allOf, type TxContext } from '../../platform/context.js';
+import { prepared, preparedPerCount } from '../../platform/db/prepared.js';
 import { AppError, validation, type FieldError } from '../../platform/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Catalog, VariantForSale } from '../catalog/index.js';
@@ -115,60 +116,36 @@ export async function placeOrder(
   }
 
   const orderId = randomUUID();
-  const [row] = await tx.db
-    .insert(orders)
-    .values({
+  // Every write goes out at once: the order, its lines and history, and the stock reservation
+  // (its UPDATEs lock the hot stock rows, in variant order, for the rest of this transaction
+  // only). The event needs the order's number, so it follows the order row, together with the
+  // reservation's movements.
+  const [[row], items, [created]] = await allOf([
+    insertOrder(tx.db, {
       id: orderId,
       userId: actor.id,
       email: input.email.trim().toLowerCase(),
-      status: 'pending_payment',
       currency,
       ...totals,
-      shippingAddress: input.shippingAddress,
-      holdExpiresAt: sql`now() + make_interval(mins => ${deps.holdMinutes})`,
-    })
-    .returning();
-  // The order row first (its items and history refer to it), then the rest of the writes together.
-  const [items, [created]] = await Promise.all([
-    tx.db
-      .insert(orderItems)
-      .values(
-        lines.map((l, position) => ({
-          orderId,
-          userId: actor.id,
-          variantId: l.variant.variantId,
-          productId: l.variant.productId,
-          sku: l.variant.sku,
-          title: lineTitle(l.variant),
-          options: l.variant.options,
-          unitPrice: l.variant.priceAmount,
-          quantity: l.quantity,
-          lineTotal: l.variant.priceAmount * l.quantity,
-          position,
-        })),
-      )
-      .returning(),
-    tx.db
-      .insert(orderStatusHistory)
-      .values({
-        orderId,
-        userId: actor.id,
-        fromStatus: null,
-        toStatus: 'pending_payment',
-        actorType: actorTypeOf(actor),
-        actorId: actor.id,
-        note: 'Order placed.',
-      })
-      .returning(),
-    deps.jobs.publish<OrderEvent>(tx.db, ORDER_CREATED, eventOf(row!), EVENT_SOURCE),
-  ]);
-  // Reservation last: it locks the hot stock rows (in variant order), and they stay locked only
-  // for the rest of this transaction, so concurrent checkouts of one SKU queue as briefly as possible.
-  await deps.inventory.reserveStock(
-    tx,
-    lines.map((l) => ({ variantId: l.variant.variantId, quantity: l.quantity })),
-    orderId,
-  );
+      shippingAddress: JSON.stringify(input.shippingAddress),
+      holdMinutes: deps.holdMinutes,
+    }),
+    insertItems(tx.db, lines.length, itemParams(orderId, actor.id, lines)),
+    insertHistory(tx.db, {
+      orderId,
+      userId: actor.id,
+      actorType: actorTypeOf(actor),
+      actorId: actor.id,
+    }),
+    deps.inventory.reserveStock(
+      tx,
+      lines.map((l) => ({ variantId: l.variant.variantId, quantity: l.quantity })),
+      orderId,
+    ),
+  ]).then(async (written) => {
+    await deps.jobs.publish<OrderEvent>(tx.db, ORDER_CREATED, eventOf(written[0][0]!), EVENT_SOURCE);
+    return written;
+  });
   return {
     order: toRecord(
       row!,
@@ -177,3 +154,78 @@ export async function placeOrder(
     history: [historyEntry(created!)],
   };
 }
+
+/** The statements of checkout, built once (see `prepared`). */
+const insertOrder = prepared((db) =>
+  db
+    .insert(orders)
+    .values({
+      id: sql.placeholder('id'),
+      userId: sql.placeholder('userId'),
+      email: sql.placeholder('email'),
+      status: 'pending_payment',
+      currency: sql.placeholder('currency'),
+      subtotal: sql.placeholder('subtotal'),
+      shippingTotal: sql.placeholder('shippingTotal'),
+      taxTotal: sql.placeholder('taxTotal'),
+      total: sql.placeholder('total'),
+      shippingAddress: sql`${sql.placeholder('shippingAddress')}::jsonb`,
+      holdExpiresAt: sql`now() + make_interval(mins => ${sql.placeholder('holdMinutes')})`,
+    })
+    .returning()
+    .prepare('orders_insert'),
+);
+
+/** Lines of up to 32 variants in one statement per count. */
+const insertItems = preparedPerCount(32, (db, count) =>
+  db
+    .insert(orderItems)
+    .values(
+      Array.from({ length: count }, (_, i) => ({
+        orderId: sql.placeholder('orderId'),
+        userId: sql.placeholder('userId'),
+        variantId: sql.placeholder(`variantId${i}`),
+        productId: sql.placeholder(`productId${i}`),
+        sku: sql.placeholder(`sku${i}`),
+        title: sql.placeholder(`title${i}`),
+        options: sql`${sql.placeholder(`options${i}`)}::jsonb`,
+        unitPrice: sql.placeholder(`unitPrice${i}`),
+        quantity: sql.placeholder(`quantity${i}`),
+        lineTotal: sql.placeholder(`lineTotal${i}`),
+        position: i,
+      })),
+    )
+    .returning()
+    .prepare(`order_items_insert_${count}`),
+);
+
+function itemParams(orderId: string, userId: string, lines: PricedLine[]): Record<string, unknown> {
+  const params: Record<string, unknown> = { orderId, userId };
+  lines.forEach(({ variant, quantity }, i) => {
+    params[`variantId${i}`] = variant.variantId;
+    params[`productId${i}`] = variant.productId;
+    params[`sku${i}`] = variant.sku;
+    params[`title${i}`] = lineTitle(variant);
+    params[`options${i}`] = JSON.stringify(variant.options);
+    params[`unitPrice${i}`] = variant.priceAmount;
+    params[`quantity${i}`] = quantity;
+    params[`lineTotal${i}`] = variant.priceAmount * quantity;
+  });
+  return params;
+}
+
+const insertHistory = prepared((db) =>
+  db
+    .insert(orderStatusHistory)
+    .values({
+      orderId: sql.placeholder('orderId'),
+      userId: sql.placeholder('userId'),
+      fromStatus: null,
+      toStatus: 'pending_payment',
+      actorType: sql.placeholder('actorType'),
+      actorId: sql.placeholder('actorId'),
+      note: 'Order placed.',
+    })
+    .returning()
+    .prepare('order_status_history_insert_placed'),
+);

@@ -1,5 +1,6 @@
-import { asc, inArray, sql } from 'drizzle-orm';
+import { asc, sql } from 'drizzle-orm';
 import { inTransaction, type Context } from '../../platform/context.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, type FieldError } from '../../platform/errors.js';
 import { recordAudit } from '../audit/index.js';
 import { shippingRates, taxRates } from './schema.js';
@@ -27,15 +28,7 @@ export async function shippingRatesTo(
   ctx: Context,
   country: string,
 ): Promise<{ in(currency: string): ShippingRate | undefined }> {
-  const rows = await ctx.db
-    .select({
-      country: shippingRates.country,
-      currency: shippingRates.currency,
-      amount: shippingRates.amount,
-      freeOver: shippingRates.freeOver,
-    })
-    .from(shippingRates)
-    .where(inArray(shippingRates.country, [country, '*']));
+  const rows = await shippingRatesOf(ctx.db, { country });
   return {
     in: (currency) =>
       rateFor(
@@ -47,12 +40,31 @@ export async function shippingRatesTo(
 
 /** The tax rate for `country` in basis points: the country's own, else `*`'s, else none (0). */
 export async function taxRateFor(ctx: Context, country: string): Promise<number> {
-  const rows = await ctx.db
-    .select({ country: taxRates.country, rate: taxRates.rateBasisPoints })
-    .from(taxRates)
-    .where(inArray(taxRates.country, [country, '*']));
+  const rows = await taxRatesOf(ctx.db, { country });
   return rateFor(rows, country)?.rate ?? 0;
 }
+
+/** The rows of a country and of `*`, read on every checkout. */
+const shippingRatesOf = prepared((db) =>
+  db
+    .select({
+      country: shippingRates.country,
+      currency: shippingRates.currency,
+      amount: shippingRates.amount,
+      freeOver: shippingRates.freeOver,
+    })
+    .from(shippingRates)
+    .where(sql`${shippingRates.country} in (${sql.placeholder('country')}, '*')`)
+    .prepare('orders_shipping_rates_of'),
+);
+
+const taxRatesOf = prepared((db) =>
+  db
+    .select({ country: taxRates.country, rate: taxRates.rateBasisPoints })
+    .from(taxRates)
+    .where(sql`${taxRates.country} in (${sql.placeholder('country')}, '*')`)
+    .prepare('orders_tax_rates_of'),
+);
 
 export async function listShippingRates(ctx: Context): Promise<ShippingRateSetting[]> {
   const rows = await ctx.db

@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm
 import type { Context, TxContext } from '../../platform/context.js';
 import { inTransaction } from '../../platform/context.js';
 import { rowsOf, type Tx } from '../../platform/db/client.js';
-import { preparedPerHandle } from '../../platform/db/prepared.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Role } from '../../platform/security/permissions.js';
 import { diffOf, recordAudit } from '../audit/index.js';
@@ -43,7 +43,7 @@ export async function findUserByEmail(ctx: Context, email: string): Promise<User
   return user;
 }
 
-const userById = preparedPerHandle((db) =>
+const userById = prepared((db) =>
   db
     .select()
     .from(users)

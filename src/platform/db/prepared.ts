@@ -4,27 +4,62 @@ interface Statement<P, R> {
   execute(params: P): Promise<R>;
 }
 
+/** The drivers' session and prepared query (postgres.js and PGlite) both run on `client`. */
+interface OnClient {
+  client: unknown;
+}
+
 /**
- * A statement whose SQL drizzle builds once per database handle, instead of on every call.
- * Building is not free: drizzle walks every column and condition of the query to write its text,
- * ~40–70 µs of CPU for a select of a whole row, which on the hottest reads (authentication runs
- * two on every request) was a quarter of the server's work. `build` writes the statement with
- * `sql.placeholder(<name>)` for each parameter and returns its `.prepare(<name>)`.
+ * A statement whose SQL drizzle builds once per process, instead of on every call, and that
+ * runs on any executor: the pool, an open transaction or a savepoint. `build` writes the
+ * statement with `sql.placeholder(<name>)` for each parameter and returns its `.prepare(<name>)`.
  *
- * A transaction is a handle of its own (it is prepared again for each), so this pays off for
- * statements that run on the pool. The statement stays a named prepared statement on every
- * connection, as all queries are (see instrument.ts).
+ * Building is not free: drizzle walks every column and condition of the query to write its
+ * text, ~40–200 µs of CPU per statement. On the hottest reads (authentication runs two on every
+ * request) and on checkout (a dozen statements in one transaction) that was a fifth to a quarter
+ * of the server's work. A built statement holds the client of the handle it was built on; a
+ * call on another handle runs a copy bound to that handle's client (its connection, or its
+ * transaction), so the statement joins the caller's transaction exactly like a query built there.
+ *
+ * Placeholders are passed to the driver as they are, without the column's encoding: pass JSON
+ * as text (`JSON.stringify`) and cast it in the statement (`::jsonb`).
  */
-export function preparedPerHandle<P extends Record<string, unknown>, R>(
+export function prepared<P extends Record<string, unknown>, R>(
   build: (db: Executor) => Statement<P, R>,
 ): (db: Executor, params: P) => Promise<R> {
-  const prepared = new WeakMap<Executor, Statement<P, R>>();
+  // One per driver: a process may hold PGlite and PostgreSQL handles (tests do).
+  const built = new Map<unknown, Statement<P, R>>();
   return (db, params) => {
-    let statement = prepared.get(db);
+    const session = sessionOf(db);
+    let statement = built.get(session.constructor);
     if (!statement) {
       statement = build(db);
-      prepared.set(db, statement);
+      built.set(session.constructor, statement);
     }
-    return statement.execute(params);
+    return boundTo(statement, session.client).execute(params);
   };
+}
+
+/**
+ * `prepared` for statements whose text depends on a count, such as a multi-row insert: one
+ * statement per count up to `max`, built afresh on each call above it.
+ */
+export function preparedPerCount<P extends Record<string, unknown>, R>(
+  max: number,
+  build: (db: Executor, count: number) => Statement<P, R>,
+): (db: Executor, count: number, params: P) => Promise<R> {
+  const perCount = Array.from({ length: max + 1 }, (_, count) => prepared((db) => build(db, count)));
+  return (db, count, params) =>
+    count <= max ? perCount[count]!(db, params) : build(db, count).execute(params);
+}
+
+function sessionOf(db: Executor): OnClient & { constructor: unknown } {
+  return db._.session as unknown as OnClient & { constructor: unknown };
+}
+
+function boundTo<S extends object>(statement: S, client: unknown): S {
+  if ((statement as unknown as OnClient).client === client) return statement;
+  const bound = Object.create(statement) as S & OnClient;
+  bound.client = client;
+  return bound;
 }

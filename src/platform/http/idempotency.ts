@@ -4,6 +4,7 @@ import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { inTransaction, type Context, type TxContext } from '../context.js';
 import type { Database, Executor } from '../db/client.js';
+import { prepared } from '../db/prepared.js';
 import { AppError } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { errorEnvelope } from './envelope.js';
@@ -165,6 +166,45 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
     expiresAt: expiry,
   });
 
+  // The two statements of every idempotent request, built once (see `prepared`).
+  const insertClaim = prepared((on) =>
+    on
+      .insert(idempotencyKeys)
+      .values({
+        scope: sql.placeholder('scope'),
+        key: sql.placeholder('key'),
+        requestHash: sql.placeholder('requestHash'),
+        method: sql.placeholder('method'),
+        path: sql.placeholder('path'),
+        lockedUntil: lockDeadline,
+        createdAt: sql`now()`,
+        expiresAt: expiry,
+      })
+      .onConflictDoNothing()
+      .returning({ lockedUntil: idempotencyKeys.lockedUntil })
+      .prepare('idempotency_claim'),
+  );
+  const storeAnswer = prepared((on) =>
+    on
+      .update(idempotencyKeys)
+      .set({
+        responseStatus: sql`${sql.placeholder('status')}::int`,
+        responseHeaders: sql`${sql.placeholder('headers')}::jsonb`,
+        responseBody: sql`${sql.placeholder('body')}::text`,
+        lockedUntil: null,
+      })
+      .where(
+        and(
+          eq(idempotencyKeys.scope, sql.placeholder('scope')),
+          eq(idempotencyKeys.key, sql.placeholder('key')),
+          eq(idempotencyKeys.lockedUntil, sql`${sql.placeholder('token')}::timestamptz`),
+          isNull(idempotencyKeys.responseStatus),
+        ),
+      )
+      .returning({ key: idempotencyKeys.key })
+      .prepare('idempotency_store_answer'),
+  );
+
   /** Claims the key (or takes over an expired or abandoned one); returns the stored answer otherwise. */
   async function claim(
     request: FastifyRequest,
@@ -175,11 +215,13 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
     const returning = { lockedUntil: idempotencyKeys.lockedUntil };
     const where = and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key));
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const [inserted] = await db
-        .insert(idempotencyKeys)
-        .values({ scope, key, ...fresh(request, hash) })
-        .onConflictDoNothing()
-        .returning(returning);
+      const [inserted] = await insertClaim(db, {
+        scope,
+        key,
+        requestHash: hash,
+        method: request.method,
+        path: request.url.split('?')[0]!,
+      });
       if (inserted) return { token: inserted.lockedUntil! };
 
       const [row] = await db
@@ -263,16 +305,14 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
         void reply.code(status);
         const text = reply.serialize(body);
         if (typeof text !== 'string') throw new Error('An idempotent response must serialize to text.');
-        const stored = await tx
-          .update(idempotencyKeys)
-          .set({
-            responseStatus: status,
-            responseHeaders: storedHeaders(reply, JSON_TYPE),
-            responseBody: box.seal(text),
-            lockedUntil: null,
-          })
-          .where(ownedBy(state))
-          .returning({ key: idempotencyKeys.key });
+        const stored = await storeAnswer(tx, {
+          scope: state.scope,
+          key: state.key,
+          token: state.token.toISOString(),
+          status,
+          headers: JSON.stringify(storedHeaders(reply, JSON_TYPE)),
+          body: box.seal(text),
+        });
         if (stored.length === 0) {
           throw new AppError(
             'IDEMPOTENCY_KEY_IN_USE',
