@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../platform/db/client.js';
+import { prepared } from '../../platform/db/prepared.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import { isPermanentMailFailure, type Mailer } from '../../platform/mail/mailer.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -60,22 +61,43 @@ async function deliver(deps: DeliveryDeps, job: DeliveryJob, retryCount: number)
   deps.logger.info(log, 'mail sent');
 }
 
-async function statusOf(db: Executor, id: string): Promise<string | undefined> {
-  const [row] = await db
+const statusRow = prepared((db) =>
+  db
     .select({ status: notifications.status })
     .from(notifications)
-    .where(eq(notifications.id, id))
-    .limit(1);
+    .where(eq(notifications.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('notifications_status_of'),
+);
+
+async function statusOf(db: Executor, id: string): Promise<string | undefined> {
+  const [row] = await statusRow(db, { id });
   return row?.status;
 }
+
+/** One statement for every outcome: a null `lastError` or `sentAt` leaves the column as it is. */
+const updateAttempt = prepared((db) =>
+  db
+    .update(notifications)
+    .set({
+      status: sql`${sql.placeholder('status')}`,
+      lastError: sql`coalesce(${sql.placeholder('lastError')}, ${notifications.lastError})`,
+      sentAt: sql`coalesce(${sql.placeholder('sentAt')}::timestamptz, ${notifications.sentAt})`,
+      attempts: sql`${notifications.attempts} + 1`,
+    })
+    .where(eq(notifications.id, sql.placeholder('id')))
+    .prepare('notifications_record_attempt'),
+);
 
 function recordAttempt(
   db: Executor,
   id: string,
   outcome: { status: 'queued' | 'sent' | 'failed'; lastError?: string; sentAt?: Date },
 ) {
-  return db
-    .update(notifications)
-    .set({ ...outcome, attempts: sql`${notifications.attempts} + 1` })
-    .where(eq(notifications.id, id));
+  return updateAttempt(db, {
+    id,
+    status: outcome.status,
+    lastError: outcome.lastError ?? null,
+    sentAt: outcome.sentAt?.toISOString() ?? null,
+  });
 }

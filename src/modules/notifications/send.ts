@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import type { TxContext } from '../../platform/context.js';
+import { prepared } from '../../platform/db/prepared.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import { newMessageId, type MailAttachment, type MailMessage } from '../../platform/mail/mailer.js';
 import { getUserPreferences } from '../users/index.js';
@@ -68,18 +70,15 @@ export async function sendNotification<N extends TemplateName>(
   });
   const status = (await mayReceive(tx, name, request.userId)) ? 'queued' : 'suppressed';
   const messageId = newMessageId(settings.from);
-  const [row] = await tx.db
-    .insert(notifications)
-    .values({
-      userId: request.userId ?? null,
-      recipient: request.to,
-      template: name,
-      subject: mail.subject,
-      messageId,
-      eventId: request.eventId ?? null,
-      status,
-    })
-    .returning({ id: notifications.id });
+  const [row] = await insertNotification(tx.db, {
+    userId: request.userId ?? null,
+    recipient: request.to,
+    template: name,
+    subject: mail.subject,
+    messageId,
+    eventId: request.eventId ?? null,
+    status,
+  });
   const id = row!.id;
   if (status === 'queued') {
     await settings.jobs.enqueue<DeliveryJob>(tx.db, DELIVERY_QUEUE, {
@@ -95,6 +94,22 @@ export async function sendNotification<N extends TemplateName>(
   }
   return { id, messageId, status };
 }
+
+const insertNotification = prepared((db) =>
+  db
+    .insert(notifications)
+    .values({
+      userId: sql.placeholder('userId'),
+      recipient: sql.placeholder('recipient'),
+      template: sql.placeholder('template'),
+      subject: sql.placeholder('subject'),
+      messageId: sql.placeholder('messageId'),
+      eventId: sql.placeholder('eventId'),
+      status: sql.placeholder('status'),
+    })
+    .returning({ id: notifications.id })
+    .prepare('notifications_insert'),
+);
 
 /**
  * Transactional mail (receipts, links the user asked for) always goes out. Any other mail

@@ -1,5 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { inTransaction, type Context } from '../../platform/context.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, notFound, type FieldError } from '../../platform/errors.js';
 import { diffOf, recordAudit } from '../audit/index.js';
 import { emailTemplates } from './schema.js';
@@ -54,8 +55,17 @@ function viewOf(name: TemplateName, override: Override | undefined): TemplateVie
   };
 }
 
+const overrideNamed = prepared((db) =>
+  db
+    .select()
+    .from(emailTemplates)
+    .where(eq(emailTemplates.template, sql.placeholder('name')))
+    .limit(1)
+    .prepare('email_template_override'),
+);
+
 async function findOverride(ctx: Context, name: TemplateName): Promise<Override | undefined> {
-  const [row] = await ctx.db.select().from(emailTemplates).where(eq(emailTemplates.template, name)).limit(1);
+  const [row] = await overrideNamed(ctx.db, { name });
   return row;
 }
 

@@ -9,9 +9,9 @@ import type { Inventory } from '../inventory/index.js';
 import { eventOf, EVENT_SOURCE, ORDER_CREATED, type OrderEvent } from './events.js';
 import { actorTypeOf } from './policy.js';
 import type { OrderDetail } from './queries.js';
-import { historyEntry, toRecord } from './records.js';
+import { historyEntry, recordStatusChange, toRecord } from './records.js';
 import { shippingRatesTo, taxRateFor } from './rates.js';
-import { orderItems, orders, orderStatusHistory, type ShippingAddress } from './schema.js';
+import { orderItems, orders, type ShippingAddress } from './schema.js';
 import { computeTotals } from './totals.js';
 
 export interface CheckoutDeps {
@@ -120,7 +120,7 @@ export async function placeOrder(
   // (its UPDATEs lock the hot stock rows, in variant order, for the rest of this transaction
   // only). The event needs the order's number, so it follows the order row, together with the
   // reservation's movements.
-  const [[row], items, [created]] = await allOf([
+  const [[row], items, created] = await allOf([
     insertOrder(tx.db, {
       id: orderId,
       userId: actor.id,
@@ -131,11 +131,14 @@ export async function placeOrder(
       holdMinutes: deps.holdMinutes,
     }),
     insertItems(tx.db, lines.length, itemParams(orderId, actor.id, lines)),
-    insertHistory(tx.db, {
+    recordStatusChange(tx.db, {
       orderId,
       userId: actor.id,
+      from: null,
+      to: 'pending_payment',
       actorType: actorTypeOf(actor),
       actorId: actor.id,
+      note: 'Order placed.',
     }),
     deps.inventory.reserveStock(
       tx,
@@ -151,7 +154,7 @@ export async function placeOrder(
       row!,
       items.sort((a, b) => a.position - b.position),
     ),
-    history: [historyEntry(created!)],
+    history: [historyEntry(created)],
   };
 }
 
@@ -213,19 +216,3 @@ function itemParams(orderId: string, userId: string, lines: PricedLine[]): Recor
   });
   return params;
 }
-
-const insertHistory = prepared((db) =>
-  db
-    .insert(orderStatusHistory)
-    .values({
-      orderId: sql.placeholder('orderId'),
-      userId: sql.placeholder('userId'),
-      fromStatus: null,
-      toStatus: 'pending_payment',
-      actorType: sql.placeholder('actorType'),
-      actorId: sql.placeholder('actorId'),
-      note: 'Order placed.',
-    })
-    .returning()
-    .prepare('order_status_history_insert_placed'),
-);

@@ -21,8 +21,8 @@ import {
 import { orderChanged } from './cache.js';
 import { actorTypeOf, authorizeOrder } from './policy.js';
 import { orderDetail, type OrderDetail } from './queries.js';
-import { findOrderRow, formatOrderNumber, type OrderRow } from './records.js';
-import { orderItems, orders, orderStatusHistory } from './schema.js';
+import { findOrderRow, formatOrderNumber, recordStatusChange, type OrderRow } from './records.js';
+import { orderItems, orders } from './schema.js';
 import { assertTransition, type OrderStatus } from './status.js';
 
 /** What the lifecycle needs from the rest of the app. */
@@ -71,11 +71,11 @@ async function moveOrder(
       .returning();
     if (!row) continue; // changed meanwhile: decide again on what it is now
     await orderChanged(tx, [orderId]);
-    await tx.db.insert(orderStatusHistory).values({
+    await recordStatusChange(tx.db, {
       orderId,
       userId: row.userId,
-      fromStatus: from,
-      toStatus: to,
+      from,
+      to,
       actorType: actorTypeOf(tx.actor),
       actorId: tx.actor?.id ?? null,
       note: move.note,

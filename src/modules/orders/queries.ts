@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Context } from '../../platform/context.js';
+import { allOf, type Context } from '../../platform/context.js';
 import { notFound, validation } from '../../platform/errors.js';
 import { authorizeOrder } from './policy.js';
 import {
@@ -122,8 +122,8 @@ export interface OrderDetail {
 }
 
 async function detailOf(ctx: Context, row: OrderRow): Promise<OrderDetail> {
-  const [order] = await withLines(ctx.db, [row]);
-  return { order: order!, history: await statusHistory(ctx, row.id) };
+  const [[order], history] = await allOf([withLines(ctx.db, [row]), statusHistory(ctx, row.id)]);
+  return { order: order!, history };
 }
 
 /** The order with lines and history, read in the caller's context; no access check. */

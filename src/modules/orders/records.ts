@@ -1,6 +1,7 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { isUuid } from '../../platform/ids.js';
 import { orderItems, orders, orderStatusHistory, type ShippingAddress } from './schema.js';
 import type { OrderStatus } from './status.js';
@@ -77,16 +78,7 @@ export function parseOrderNumber(text: string): number | undefined {
 /** Rows with their lines, in one query for all of them; keeps the order of `rows`. */
 export async function withLines(db: Executor, rows: OrderRow[]): Promise<OrderRecord[]> {
   if (rows.length === 0) return [];
-  const lines = await db
-    .select()
-    .from(orderItems)
-    .where(
-      inArray(
-        orderItems.orderId,
-        rows.map((r) => r.id),
-      ),
-    )
-    .orderBy(asc(orderItems.orderId), asc(orderItems.position));
+  const lines = await linesOf(db, { ids: rows.map((r) => r.id) });
   const byOrder = new Map<string, OrderItemRow[]>();
   for (const line of lines) byOrder.set(line.orderId, [...(byOrder.get(line.orderId) ?? []), line]);
   return rows.map((row) => toRecord(row, byOrder.get(row.id) ?? []));
@@ -130,7 +122,7 @@ export function toRecord(row: OrderRow, lines: OrderItemRow[]): OrderRecord {
 /** The stored row, or undefined (also for ids that are not UUIDs, so probing never errors). */
 export async function findOrderRow(db: Executor, orderId: string): Promise<OrderRow | undefined> {
   if (!isUuid(orderId)) return undefined;
-  const [row] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+  const [row] = await orderById(db, { id: orderId });
   return row;
 }
 
@@ -142,13 +134,70 @@ export async function findOrder(ctx: Context, orderId: string): Promise<OrderRec
 
 /** The order's status changes, oldest first. */
 export async function statusHistory(ctx: Context, orderId: string): Promise<StatusChange[]> {
-  const rows = await ctx.db
-    .select()
-    .from(orderStatusHistory)
-    .where(eq(orderStatusHistory.orderId, orderId))
-    .orderBy(asc(orderStatusHistory.id));
+  const rows = await historyOf(ctx.db, { orderId });
   return rows.map(historyEntry);
 }
+
+/** Writes one row of the status history and returns it. */
+export async function recordStatusChange(
+  db: Executor,
+  change: {
+    orderId: string;
+    userId: string;
+    from: OrderStatus | null;
+    to: OrderStatus;
+    actorType: string;
+    actorId: string | null;
+    note: string | null;
+  },
+): Promise<HistoryRow> {
+  const [row] = await insertStatusChange(db, change);
+  return row!;
+}
+
+// The reads of every order page and status change, and the history's insert, built once.
+const orderById = prepared((db) =>
+  db
+    .select()
+    .from(orders)
+    .where(eq(orders.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('orders_by_id'),
+);
+
+const linesOf = prepared((db) =>
+  db
+    .select()
+    .from(orderItems)
+    .where(sql`${orderItems.orderId} = any(${sql.placeholder('ids')}::uuid[])`)
+    .orderBy(asc(orderItems.orderId), asc(orderItems.position))
+    .prepare('order_items_of'),
+);
+
+const historyOf = prepared((db) =>
+  db
+    .select()
+    .from(orderStatusHistory)
+    .where(eq(orderStatusHistory.orderId, sql.placeholder('orderId')))
+    .orderBy(asc(orderStatusHistory.id))
+    .prepare('order_status_history_of'),
+);
+
+const insertStatusChange = prepared((db) =>
+  db
+    .insert(orderStatusHistory)
+    .values({
+      orderId: sql.placeholder('orderId'),
+      userId: sql.placeholder('userId'),
+      fromStatus: sql.placeholder('from'),
+      toStatus: sql.placeholder('to'),
+      actorType: sql.placeholder('actorType'),
+      actorId: sql.placeholder('actorId'),
+      note: sql.placeholder('note'),
+    })
+    .returning()
+    .prepare('order_status_history_insert'),
+);
 
 export function historyEntry(r: HistoryRow): StatusChange {
   return {

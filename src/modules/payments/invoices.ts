@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { inTransaction, systemContext, type Context } from '../../platform/context.js';
 import type { Database } from '../../platform/db/client.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { notFound } from '../../platform/errors.js';
 import type { DomainEvent } from '../../platform/jobs/jobs.js';
 import { getOrderById, getOrderForActor } from '../orders/index.js';
@@ -86,10 +87,7 @@ export async function generateInvoice(
       taxTotal: order.taxTotal,
       total: order.total,
     });
-    const [invoice] = await tx.db
-      .insert(invoices)
-      .values({ orderId: order.id, userId: order.userId, number, pdf })
-      .returning({ id: invoices.id });
+    const [invoice] = await insertInvoice(tx.db, { orderId: order.id, userId: order.userId, number, pdf });
     await deps.jobs.publish<InvoiceGeneratedEvent>(
       tx.db,
       INVOICE_GENERATED,
@@ -105,6 +103,19 @@ export async function generateInvoice(
     );
   });
 }
+
+const insertInvoice = prepared((db) =>
+  db
+    .insert(invoices)
+    .values({
+      orderId: sql.placeholder('orderId'),
+      userId: sql.placeholder('userId'),
+      number: sql.placeholder('number'),
+      pdf: sql.placeholder('pdf'),
+    })
+    .returning({ id: invoices.id })
+    .prepare('invoices_insert'),
+);
 
 /** The order's invoice PDF, without access checks (system work, e.g. attaching it to the receipt). */
 export async function getInvoicePdf(

@@ -213,7 +213,6 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
     hash: string,
   ): Promise<{ token: Date } | { replay: StoredResponse }> {
     const returning = { lockedUntil: idempotencyKeys.lockedUntil };
-    const where = and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key));
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const [inserted] = await insertClaim(db, {
         scope,
@@ -224,6 +223,8 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
       });
       if (inserted) return { token: inserted.lockedUntil! };
 
+      // The key exists: a retry, a concurrent request, or an expired or abandoned claim.
+      const where = and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key));
       const [row] = await db
         .select({
           requestHash: idempotencyKeys.requestHash,

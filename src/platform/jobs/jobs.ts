@@ -5,6 +5,7 @@ import { context, SpanKind } from '@opentelemetry/api';
 import { Gauge } from 'prom-client';
 import type { DatabaseHandle, Executor, Tx } from '../db/client.js';
 import { transactionRunner } from '../db/client.js';
+import { prepared } from '../db/prepared.js';
 import { conflict, notFound } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -184,11 +185,7 @@ export class Jobs {
    * Returns false when it already had: the caller then skips the effect.
    */
   async claim(tx: Tx, eventId: string, handler: string): Promise<boolean> {
-    const rows = await tx
-      .insert(processedEvents)
-      .values({ eventId, handler })
-      .onConflictDoNothing()
-      .returning({ eventId: processedEvents.eventId });
+    const rows = await insertClaim(tx, { eventId, handler });
     return rows.length === 1;
   }
 
@@ -391,6 +388,15 @@ export class Jobs {
     await tx.execute(sql`select 1 from pgboss.version limit 1`);
   }
 }
+
+const insertClaim = prepared((db) =>
+  db
+    .insert(processedEvents)
+    .values({ eventId: sql.placeholder('eventId'), handler: sql.placeholder('handler') })
+    .onConflictDoNothing()
+    .returning({ eventId: processedEvents.eventId })
+    .prepare('processed_events_claim'),
+);
 
 /**
  * Job payloads carry the W3C trace context of their producer under this key while tracing is

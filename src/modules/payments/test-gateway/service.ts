@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../../../platform/db/client.js';
+import { prepared } from '../../../platform/db/prepared.js';
 import type { Jobs } from '../../../platform/jobs/jobs.js';
 import type { Logger } from '../../../platform/observability/logger.js';
 import type { SecretBox } from '../../../platform/security/secret-box.js';
@@ -269,11 +270,7 @@ export class TestGateway {
   }
 
   private async authorizedIntent(tx: Tx, id: string, clientSecret: string): Promise<Intent> {
-    const [intent] = await tx
-      .select()
-      .from(testGatewayIntents)
-      .where(eq(testGatewayIntents.id, id))
-      .for('update');
+    const [intent] = await intentForUpdate(tx, { id });
     if (!intent)
       throw new TestGatewayError(
         404,
@@ -299,11 +296,12 @@ export class TestGateway {
     cardLast4?: string,
     failure?: Failure,
   ): Promise<Record<string, unknown>> {
-    const [moved] = await tx
-      .update(testGatewayIntents)
-      .set({ status, updatedAt: new Date(), ...(cardLast4 ? { cardLast4 } : {}) })
-      .where(eq(testGatewayIntents.id, intent.id))
-      .returning();
+    const [moved] = await moveIntent(tx, {
+      id: intent.id,
+      status,
+      updatedAt: new Date().toISOString(),
+      cardLast4: cardLast4 || null,
+    });
     const view = intentObject(moved!, failure);
     await this.emit(tx, intent.id, eventType, view);
     return view;
@@ -356,7 +354,7 @@ export class TestGateway {
    */
   async deliver(eventId: string): Promise<void> {
     const { db, webhookUrl } = this.options;
-    const [event] = await db.select().from(testGatewayEvents).where(eq(testGatewayEvents.id, eventId));
+    const [event] = await eventById(db, { id: eventId });
     if (!event || event.deliveredAt) return;
     const body = JSON.stringify(event.payload);
     let failure: string | undefined;
@@ -376,17 +374,58 @@ export class TestGateway {
     } catch (error) {
       failure = (error as Error).message;
     }
-    await db
-      .update(testGatewayEvents)
-      .set({
-        attempts: sql`${testGatewayEvents.attempts} + 1`,
-        deliveredAt: failure ? null : new Date(),
-        lastError: failure ?? null,
-      })
-      .where(eq(testGatewayEvents.id, eventId));
+    await recordDelivery(db, {
+      id: eventId,
+      deliveredAt: failure ? null : new Date().toISOString(),
+      lastError: failure ?? null,
+    });
     if (failure) throw new Error(`Webhook ${eventId} (${event.type}) not delivered: ${failure}`);
   }
 }
+
+/** The statements of the gateway's hot paths (a confirmation, a webhook delivery), built once. */
+const intentForUpdate = prepared((db) =>
+  db
+    .select()
+    .from(testGatewayIntents)
+    .where(eq(testGatewayIntents.id, sql.placeholder('id')))
+    .for('update')
+    .prepare('test_gateway_intent_for_update'),
+);
+
+/** A null `cardLast4` leaves the card as it is. */
+const moveIntent = prepared((db) =>
+  db
+    .update(testGatewayIntents)
+    .set({
+      status: sql`${sql.placeholder('status')}`,
+      updatedAt: sql`${sql.placeholder('updatedAt')}::timestamptz`,
+      cardLast4: sql`coalesce(${sql.placeholder('cardLast4')}, ${testGatewayIntents.cardLast4})`,
+    })
+    .where(eq(testGatewayIntents.id, sql.placeholder('id')))
+    .returning()
+    .prepare('test_gateway_intent_move'),
+);
+
+const eventById = prepared((db) =>
+  db
+    .select()
+    .from(testGatewayEvents)
+    .where(eq(testGatewayEvents.id, sql.placeholder('id')))
+    .prepare('test_gateway_event_by_id'),
+);
+
+const recordDelivery = prepared((db) =>
+  db
+    .update(testGatewayEvents)
+    .set({
+      attempts: sql`${testGatewayEvents.attempts} + 1`,
+      deliveredAt: sql`${sql.placeholder('deliveredAt')}::timestamptz`,
+      lastError: sql`${sql.placeholder('lastError')}`,
+    })
+    .where(eq(testGatewayEvents.id, sql.placeholder('id')))
+    .prepare('test_gateway_event_delivery'),
+);
 
 function unexpectedState(intent: Intent): TestGatewayError {
   return new TestGatewayError(
