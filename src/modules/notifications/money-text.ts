@@ -1,21 +1,5 @@
 /** Order facts as text for mail templates: `USD 84.90`, one line per item. */
-
-/** Minor units as `USD 84.90` (`JPY 1200`, `KWD 1.250`): the currency's own decimals. */
-export function formatMoney(amount: number, currency: string): string {
-  const digits = fractionDigits(currency);
-  return `${currency} ${(amount / 10 ** digits).toFixed(digits)}`;
-}
-
-function fractionDigits(currency: string): number {
-  try {
-    return (
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
-      2
-    );
-  } catch {
-    return 2;
-  }
-}
+import { formatMoney } from '../../platform/money.js';
 
 export interface ItemLine {
   title: string;

@@ -16,7 +16,8 @@ import {
   type InvoiceGeneratedEvent,
   type RefundSucceededEvent,
 } from '../payments/index.js';
-import { formatMoney, itemsText } from './money-text.js';
+import { formatMoney } from '../../platform/money.js';
+import { itemsText } from './money-text.js';
 import type { NotificationSender } from './send.js';
 
 export interface OrderMailDeps {

@@ -1,3 +1,5 @@
+import { formatMoney } from '../../platform/money.js';
+
 export interface InvoiceDocument {
   number: string;
   issuedAt: Date;
@@ -10,16 +12,6 @@ export interface InvoiceDocument {
   shippingTotal: number;
   taxTotal: number;
   total: number;
-}
-
-/** Minor units to a display amount: 123456 USD → "USD 1,234.56". */
-export function formatMoney(amount: number, currency: string): string {
-  const digits = currency === 'JPY' || currency === 'KRW' ? 0 : 2;
-  const value = (amount / 10 ** digits).toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-  return `${currency} ${value}`;
 }
 
 /** Renders an A4 invoice with pdfkit's built-in Helvetica (no font files, no network). */
@@ -41,7 +33,7 @@ export async function renderInvoicePdf(invoice: InvoiceDocument): Promise<Buffer
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
 
-    const money = (amount: number) => formatMoney(amount, invoice.currency);
+    const money = (amount: number) => formatMoney(amount, invoice.currency, { grouped: true });
     doc.font('Helvetica-Bold').fontSize(20).text(invoice.seller.name);
     doc.font('Helvetica').fontSize(9).text(invoice.seller.address.join('\n'));
     doc.moveDown(1.5);

@@ -8,7 +8,7 @@ import { getOrderById, getOrderForActor, recordOrderRefund, type OrderStatus } f
 import { REFUND_SUBMIT_QUEUE, type PaymentsDeps } from './deps.js';
 import { EVENT_SOURCE, REFUND_SUCCEEDED, type RefundSucceededEvent } from './events.js';
 import { GatewayError, type GatewayRefund } from './gateway.js';
-import { formatMoney } from './invoice-pdf.js';
+import { formatMoney } from '../../platform/money.js';
 import type { Payment, Refund } from './payments.js';
 import { payments, refunds } from './schema.js';
 
@@ -85,7 +85,7 @@ export async function issueRefund(
     const amount = request.amount ?? refundable;
     if (amount > refundable) {
       throw conflict(
-        `At most ${formatMoney(refundable, payment.currency)} of order ${order.number} can still be refunded.`,
+        `At most ${formatMoney(refundable, payment.currency, { grouped: true })} of order ${order.number} can still be refunded.`,
         { refundable, requested: amount },
       );
     }
