@@ -269,11 +269,14 @@ export class Jobs {
   }
 
   /**
-   * Runs a fetched batch concurrently and settles each job on its own, so one failing job is
-   * retried alone. (pg-boss then tries to complete the whole batch; jobs already settled here
-   * are no longer active and are left as they are.)
+   * Runs a fetched batch concurrently. A failed job is failed on its own at once, so it is retried
+   * alone; the jobs that succeeded are completed together, in one statement, once the whole batch
+   * has run. (pg-boss then completes the batch again, a no-op: settled jobs are no longer
+   * active.) A worker that dies before that completion leaves them to run again once they expire,
+   * which handlers are written for: each effect claims its event once.
    */
   private async run(queue: string, handler: JobHandler<never>, jobs: PgBoss.JobWithMetadata<never>[]) {
+    const completed: string[] = [];
     await Promise.all(
       jobs.map(async (job) => {
         const { data, trace } = withoutTraceContext(job.data);
@@ -288,7 +291,7 @@ export class Jobs {
             ),
           );
           this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
-          await this.boss.complete(queue, job.id);
+          completed.push(job.id);
         } catch (error) {
           this.metrics.jobsProcessed.inc({ queue, outcome: 'failed' });
           this.logger.warn(
@@ -299,6 +302,7 @@ export class Jobs {
         }
       }),
     );
+    if (completed.length > 0) await this.boss.complete(queue, completed);
   }
 
   /** Every handler queue declared in this process, sorted. */
