@@ -1,6 +1,7 @@
 import { and, asc, eq, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { conflict, notFound, validation } from '../../platform/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -86,11 +87,17 @@ async function moveOrder(
 }
 
 async function stockLinesOf(tx: TxContext, orderId: string): Promise<StockLine[]> {
-  return tx.db
+  return stockLinesRows(tx.db, { orderId });
+}
+
+// Runs on every payment and every cancellation, so built once.
+const stockLinesRows = prepared((db) =>
+  db
     .select({ variantId: orderItems.variantId, quantity: orderItems.quantity })
     .from(orderItems)
-    .where(eq(orderItems.orderId, orderId));
-}
+    .where(eq(orderItems.orderId, sql.placeholder('orderId')))
+    .prepare('order_stock_lines_of'),
+);
 
 /** Cancels an unpaid order: stock back on the shelf, `order.cancelled` published. */
 async function cancel(

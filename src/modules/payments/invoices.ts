@@ -41,20 +41,13 @@ export async function generateInvoice(
 ): Promise<void> {
   await inTransaction(ctx, async (tx) => {
     if (!(await deps.jobs.claim(tx.db, event.event_id, CLAIM))) return;
-    const [existing] = await tx.db
-      .select({ id: invoices.id })
-      .from(invoices)
-      .where(eq(invoices.orderId, event.data.order_id));
+    const [existing] = await invoiceOf(tx.db, { orderId: event.data.order_id });
     if (existing) return;
     const order = await getOrderById(tx, event.data.order_id);
     if (!order)
       throw new Error(`Order ${event.data.order_id} of payment ${event.data.payment_id} not found.`);
 
-    const [counter] = await tx.db
-      .update(invoiceCounters)
-      .set({ lastNumber: sql`${invoiceCounters.lastNumber} + 1` })
-      .where(eq(invoiceCounters.shop, SHOP))
-      .returning({ lastNumber: invoiceCounters.lastNumber });
+    const [counter] = await nextInvoiceNumber(tx.db, { shop: SHOP });
     if (!counter) throw new Error(`The invoice counter of shop "${SHOP}" is missing.`);
     const number = invoiceNumber(counter.lastNumber);
     const address = order.shippingAddress;
@@ -103,6 +96,23 @@ export async function generateInvoice(
     );
   });
 }
+
+const invoiceOf = prepared((db) =>
+  db
+    .select({ id: invoices.id })
+    .from(invoices)
+    .where(eq(invoices.orderId, sql.placeholder('orderId')))
+    .prepare('invoices_of_order'),
+);
+
+const nextInvoiceNumber = prepared((db) =>
+  db
+    .update(invoiceCounters)
+    .set({ lastNumber: sql`${invoiceCounters.lastNumber} + 1` })
+    .where(eq(invoiceCounters.shop, sql.placeholder('shop')))
+    .returning({ lastNumber: invoiceCounters.lastNumber })
+    .prepare('invoice_counters_next'),
+);
 
 const insertInvoice = prepared((db) =>
   db

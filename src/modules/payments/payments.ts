@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { getOrderForActor } from '../orders/index.js';
 import { gatewayFor, type PaymentsDeps } from './deps.js';
@@ -44,18 +45,15 @@ export async function startPayment(
     }
     if (order.total <= 0) throw conflict(`Order ${order.number} has nothing to pay.`);
     const id = randomUUID();
-    const [payment] = await tx.db
-      .insert(payments)
-      .values({
-        id,
-        orderId: order.id,
-        userId: order.userId,
-        gateway: gateway.name,
-        gatewayReference: placeholderReference(id),
-        amount: order.total,
-        currency: order.currency,
-      })
-      .returning();
+    const [payment] = await insertPayment(tx.db, {
+      id,
+      orderId: order.id,
+      userId: order.userId,
+      gateway: gateway.name,
+      gatewayReference: placeholderReference(id),
+      amount: order.total,
+      currency: order.currency,
+    });
     return payment!;
   });
 
@@ -87,16 +85,17 @@ export async function startPayment(
   }
 
   return inTransaction(ctx, async (tx) => {
-    const [current] = await tx.db.select().from(payments).where(eq(payments.id, attempt.id)).for('update');
+    const [current] = await paymentForUpdate(tx.db, { id: attempt.id });
     // A webhook may have been faster than this step and moved the payment already.
     const status = canMovePayment(current!.status as PaymentStatus, created.status)
       ? created.status
       : current!.status;
-    const [payment] = await tx.db
-      .update(payments)
-      .set({ gatewayReference: created.reference, status, updatedAt: new Date() })
-      .where(eq(payments.id, attempt.id))
-      .returning();
+    const [payment] = await recordGatewayReference(tx.db, {
+      id: attempt.id,
+      gatewayReference: created.reference,
+      status,
+      updatedAt: new Date().toISOString(),
+    });
     const started = { payment: payment!, clientSecret: created.clientSecret };
     await onRecorded?.(tx, started);
     return started;
@@ -108,16 +107,69 @@ export async function getPayment(
   ctx: Context,
   paymentId: string,
 ): Promise<{ payment: Payment; refunds: Refund[] }> {
-  const [payment] = await ctx.db.select().from(payments).where(eq(payments.id, paymentId)).limit(1);
+  const [payment] = await paymentById(ctx.db, { id: paymentId });
   if (!payment) throw notFound('Payment');
   assertCanReadPayment(ctx.actor, payment);
-  const rows = await ctx.db
-    .select()
-    .from(refunds)
-    .where(eq(refunds.paymentId, payment.id))
-    .orderBy(asc(refunds.createdAt), asc(refunds.id));
+  const rows = await refundsOf(ctx.db, { paymentId: payment.id });
   return { payment, refunds: rows };
 }
+
+// The statements of every checkout's payment (and of the storefront's reads of it), built once.
+const insertPayment = prepared((db) =>
+  db
+    .insert(payments)
+    .values({
+      id: sql.placeholder('id'),
+      orderId: sql.placeholder('orderId'),
+      userId: sql.placeholder('userId'),
+      gateway: sql.placeholder('gateway'),
+      gatewayReference: sql.placeholder('gatewayReference'),
+      amount: sql.placeholder('amount'),
+      currency: sql.placeholder('currency'),
+    })
+    .returning()
+    .prepare('payments_insert'),
+);
+
+const paymentForUpdate = prepared((db) =>
+  db
+    .select()
+    .from(payments)
+    .where(eq(payments.id, sql.placeholder('id')))
+    .for('update')
+    .prepare('payments_for_update'),
+);
+
+const recordGatewayReference = prepared((db) =>
+  db
+    .update(payments)
+    .set({
+      gatewayReference: sql`${sql.placeholder('gatewayReference')}`,
+      status: sql`${sql.placeholder('status')}`,
+      updatedAt: sql`${sql.placeholder('updatedAt')}::timestamptz`,
+    })
+    .where(eq(payments.id, sql.placeholder('id')))
+    .returning()
+    .prepare('payments_record_gateway_reference'),
+);
+
+const paymentById = prepared((db) =>
+  db
+    .select()
+    .from(payments)
+    .where(eq(payments.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('payments_by_id'),
+);
+
+const refundsOf = prepared((db) =>
+  db
+    .select()
+    .from(refunds)
+    .where(eq(refunds.paymentId, sql.placeholder('paymentId')))
+    .orderBy(asc(refunds.createdAt), asc(refunds.id))
+    .prepare('refunds_of_payment'),
+);
 
 /** Every payment attempt of an order with its refunds, oldest first (admin views). */
 export async function listOrderPayments(

@@ -1,5 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
+import { prepared } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isUuid } from '../../platform/ids.js';
 import { getOrderById, markOrderPaid } from '../orders/index.js';
@@ -77,11 +78,13 @@ async function recordEvent(
   payment: Pick<Payment, 'id' | 'userId'> | undefined,
 ) {
   if (!payment) return true;
-  const rows = await tx.db
-    .insert(paymentEvents)
-    .values({ gateway, eventId: event.id, type: event.type, paymentId: payment.id, userId: payment.userId })
-    .onConflictDoNothing()
-    .returning({ eventId: paymentEvents.eventId });
+  const rows = await insertEvent(tx.db, {
+    gateway,
+    eventId: event.id,
+    type: event.type,
+    paymentId: payment.id,
+    userId: payment.userId,
+  });
   return rows.length === 1;
 }
 
@@ -92,11 +95,10 @@ async function lockPayment(
   event: GatewayEvent,
 ): Promise<Payment | undefined> {
   const paymentId = event.metadata.payment_id;
-  const where =
+  const [payment] =
     paymentId && isUuid(paymentId)
-      ? and(eq(payments.gateway, gateway), eq(payments.id, paymentId))
-      : and(eq(payments.gateway, gateway), eq(payments.gatewayReference, event.reference));
-  const [payment] = await tx.db.select().from(payments).where(where).for('update');
+      ? await paymentByIdForUpdate(tx.db, { gateway, id: paymentId })
+      : await paymentByReferenceForUpdate(tx.db, { gateway, reference: event.reference });
   if (!payment) return undefined;
   if (!isPlaceholderReference(payment.gatewayReference) && payment.gatewayReference !== event.reference)
     return undefined;
@@ -130,25 +132,76 @@ async function applyPaymentEvent(
     }
     return 'unchanged';
   }
-  const [moved] = await tx.db
-    .update(payments)
-    .set({
-      status: target,
-      gatewayReference: event.reference,
-      failureReason:
-        target === 'failed'
-          ? (event.failureReason ?? 'payment_failed')
-          : target === 'succeeded'
-            ? null
-            : payment.failureReason,
-      updatedAt: new Date(),
-    })
-    .where(eq(payments.id, payment.id))
-    .returning();
+  const [moved] = await movePayment(tx.db, {
+    id: payment.id,
+    status: target,
+    gatewayReference: event.reference,
+    failureReason:
+      target === 'failed'
+        ? (event.failureReason ?? 'payment_failed')
+        : target === 'succeeded'
+          ? null
+          : payment.failureReason,
+    updatedAt: new Date().toISOString(),
+  });
   if (target === 'succeeded' && (await paymentSucceeded(tx, deps, moved!))) receipt.captured = moved!;
   if (target === 'failed') await paymentFailed(tx, deps, moved!);
   return 'applied';
 }
+
+// The statements of every payment event (each paid checkout has at least one), built once.
+const insertEvent = prepared((db) =>
+  db
+    .insert(paymentEvents)
+    .values({
+      gateway: sql.placeholder('gateway'),
+      eventId: sql.placeholder('eventId'),
+      type: sql.placeholder('type'),
+      paymentId: sql.placeholder('paymentId'),
+      userId: sql.placeholder('userId'),
+    })
+    .onConflictDoNothing()
+    .returning({ eventId: paymentEvents.eventId })
+    .prepare('payment_events_insert'),
+);
+
+const paymentByIdForUpdate = prepared((db) =>
+  db
+    .select()
+    .from(payments)
+    .where(and(eq(payments.gateway, sql.placeholder('gateway')), eq(payments.id, sql.placeholder('id'))))
+    .for('update')
+    .prepare('payments_by_gateway_id_for_update'),
+);
+
+const paymentByReferenceForUpdate = prepared((db) =>
+  db
+    .select()
+    .from(payments)
+    .where(
+      and(
+        eq(payments.gateway, sql.placeholder('gateway')),
+        eq(payments.gatewayReference, sql.placeholder('reference')),
+      ),
+    )
+    .for('update')
+    .prepare('payments_by_gateway_reference_for_update'),
+);
+
+/** Every column is set: a null `failureReason` clears it. */
+const movePayment = prepared((db) =>
+  db
+    .update(payments)
+    .set({
+      status: sql`${sql.placeholder('status')}`,
+      gatewayReference: sql`${sql.placeholder('gatewayReference')}`,
+      failureReason: sql`${sql.placeholder('failureReason')}`,
+      updatedAt: sql`${sql.placeholder('updatedAt')}::timestamptz`,
+    })
+    .where(eq(payments.id, sql.placeholder('id')))
+    .returning()
+    .prepare('payments_move'),
+);
 
 /**
  * The first success pays the order (stock committed by the orders module) and publishes
