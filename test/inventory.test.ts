@@ -30,6 +30,17 @@ describe('inventory', () => {
     return variant;
   }
   const levelOf = async (variantId: string) => (await inventory.stockOf(ctx, [variantId])).get(variantId)!;
+  /** The variant's movements, newest first, as the admin API lists them. */
+  const movementsOf = async (variantId: string): Promise<{ kind: string }[]> => {
+    const res = await app.api(
+      'GET',
+      `/api/v1/admin/inventory/${variantId}/movements`,
+      undefined,
+      admin.accessToken,
+    );
+    expect(res.status).toBe(200);
+    return res.body.data as { kind: string }[];
+  };
   const reserve = (items: StockLine[], reference = 'order-1') =>
     inTransaction(ctx, (tx) => inventory.reserveStock(tx, items, reference));
   const outOfStock = async (work: Promise<unknown>) => {
@@ -91,6 +102,38 @@ describe('inventory', () => {
     expect(movements.body.data[3].reason).toBe('initial stock');
   });
 
+  it('releases and sells all lines or none: a short line leaves the others reserved', async () => {
+    const [a, b] = [await stocked(10), await stocked(10)];
+    await reserve(
+      [
+        { variantId: a.id, quantity: 4 },
+        { variantId: b.id, quantity: 1 },
+      ],
+      'order-m',
+    );
+    for (const op of [inventory.releaseStock, inventory.commitStock]) {
+      // b has only 1 unit reserved: the caller commits after catching the conflict.
+      let error: unknown;
+      await inTransaction(ctx, async (tx) => {
+        error = await op(
+          tx,
+          [
+            { variantId: a.id, quantity: 3 },
+            { variantId: b.id, quantity: 2 },
+          ],
+          'order-m',
+        ).catch((e: unknown) => e);
+      });
+      expect(error).toMatchObject({
+        code: 'CONFLICT',
+        details: { variant_id: b.id, requested: 2, reserved: 1 },
+      });
+      expect(await levelOf(a.id)).toMatchObject({ onHand: 10, reserved: 4, available: 6 });
+      expect(await levelOf(b.id)).toMatchObject({ onHand: 10, reserved: 1, available: 9 });
+    }
+    expect((await movementsOf(a.id)).map((m) => m.kind)).toEqual(['reservation', 'adjustment']);
+  });
+
   it('sums two lines of the same variant before checking', async () => {
     const v = await stocked(4);
     const details = await outOfStock(
@@ -144,7 +187,9 @@ describe('inventory', () => {
         )
         .catch(() => undefined);
     });
-    expect(await levelOf(plenty.id)).toMatchObject({ available: 50, reserved: 0 });
+    expect(await levelOf(plenty.id)).toMatchObject({ onHand: 50, available: 50, reserved: 0 });
+    // … and recorded no movement for it.
+    expect((await movementsOf(plenty.id)).map((m) => m.kind)).toEqual(['adjustment']);
 
     // A variant inventory has never heard of is short too, without a SKU.
     const ghost = randomUUID();

@@ -1,5 +1,5 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
-import type { TxContext } from '../../platform/context.js';
+import { allOf, type TxContext } from '../../platform/context.js';
 import { AppError, conflict, validation } from '../../platform/errors.js';
 import { prepared, preparedPerCount } from '../../platform/db/prepared.js';
 import { UUID_PATTERN } from '../../platform/ids.js';
@@ -52,28 +52,28 @@ export function summedLines(items: StockLine[]): [variantId: string, quantity: n
 
 /** A change of one variant's stock: signed deltas, made only while the row has what it needs. */
 interface Shift {
-  onHand: number;
-  reserved: number;
-  available: number;
+  onHandDelta: number;
+  reservedDelta: number;
+  availableDelta: number;
   /** Units that must be reserved (release, sale) or available (reservation) beforehand. */
-  needReserved: number;
-  needAvailable: number;
+  minReserved: number;
+  minAvailable: number;
 }
 
 const shiftStock = prepared((db) =>
   db
     .update(stockLevels)
     .set({
-      onHand: sql`${stockLevels.onHand} + ${sql.placeholder('onHand')}`,
-      reserved: sql`${stockLevels.reserved} + ${sql.placeholder('reserved')}`,
-      available: sql`${stockLevels.available} + ${sql.placeholder('available')}`,
+      onHand: sql`${stockLevels.onHand} + ${sql.placeholder('onHandDelta')}`,
+      reserved: sql`${stockLevels.reserved} + ${sql.placeholder('reservedDelta')}`,
+      available: sql`${stockLevels.available} + ${sql.placeholder('availableDelta')}`,
       updatedAt: sql`now()`,
     })
     .where(
       and(
         eq(stockLevels.variantId, sql.placeholder('variantId')),
-        gte(stockLevels.reserved, sql.placeholder('needReserved')),
-        gte(stockLevels.available, sql.placeholder('needAvailable')),
+        gte(stockLevels.reserved, sql.placeholder('minReserved')),
+        gte(stockLevels.available, sql.placeholder('minAvailable')),
       ),
     )
     .returning({
@@ -90,31 +90,33 @@ type ShiftedRow = Awaited<ReturnType<typeof shiftStock>>[number];
  * Shifts the stock of every line, all or nothing. The UPDATEs go out together in variant order
  * (`summedLines`), and PostgreSQL runs them in that order, so every transaction locks stock rows
  * in the same order and two of them never deadlock. When a line lacks what it needs, the lines
- * already shifted are shifted back in the same transaction (their rows are still locked by it):
- * the caller's transaction is left as it was, without the cost of a savepoint on every call.
+ * already shifted are shifted back in the same transaction (their rows are still locked by it),
+ * without the cost of a savepoint on every call: the caller's transaction keeps the quantities
+ * it had and writes no movement, though the rows' `updated_at` moved and their locks are held
+ * until it ends.
  */
 async function shiftLines(
   tx: TxContext,
   lines: [variantId: string, quantity: number][],
   shift: (quantity: number) => Shift,
 ): Promise<{ rows: ShiftedRow[] } | { short: [variantId: string, quantity: number][] }> {
-  const results = await Promise.all(
+  const results = await allOf(
     lines.map(([variantId, quantity]) => shiftStock(tx.db, { variantId, ...shift(quantity) })),
   );
   const short = lines.filter((_, i) => results[i]!.length === 0);
   if (short.length === 0) return { rows: results.map(([row]) => row!) };
-  await Promise.all(
+  await allOf(
     lines
       .filter((_, i) => results[i]!.length > 0)
       .map(([variantId, quantity]) => {
         const done = shift(quantity);
         return shiftStock(tx.db, {
           variantId,
-          onHand: -done.onHand,
-          reserved: -done.reserved,
-          available: -done.available,
-          needReserved: 0,
-          needAvailable: 0,
+          onHandDelta: -done.onHandDelta,
+          reservedDelta: -done.reservedDelta,
+          availableDelta: -done.availableDelta,
+          minReserved: 0,
+          minAvailable: 0,
         });
       }),
   );
@@ -137,11 +139,11 @@ export async function reserveStock(
   const lines = summedLines(items);
   if (lines.length === 0) return [];
   const shifted = await shiftLines(tx, lines, (quantity) => ({
-    onHand: 0,
-    reserved: quantity,
-    available: -quantity,
-    needReserved: 0,
-    needAvailable: quantity,
+    onHandDelta: 0,
+    reservedDelta: quantity,
+    availableDelta: -quantity,
+    minReserved: 0,
+    minAvailable: quantity,
   }));
   if ('short' in shifted) {
     const { short } = shifted;
@@ -158,7 +160,7 @@ export async function reserveStock(
     throw new AppError('OUT_OF_STOCK', 'Some items are out of stock.', { items: details });
   }
   const reserved = lines.map(([variantId, quantity], i) => ({ variantId, quantity, ...shifted.rows[i]! }));
-  await Promise.all([
+  await allOf([
     recordMovements(tx, 'reservation', reference, reserved, (q) => ({ reservedDelta: q })),
     ...reserved.map((line) => alerts.afterDecrease(tx, line, line.quantity)),
   ]);
@@ -189,11 +191,11 @@ async function moveReserved(
   const lines = summedLines(items);
   if (lines.length === 0) return;
   const shifted = await shiftLines(tx, lines, (quantity) => ({
-    onHand: kind === 'sale' ? -quantity : 0,
-    reserved: -quantity,
-    available: kind === 'release' ? quantity : 0,
-    needReserved: quantity,
-    needAvailable: 0,
+    onHandDelta: kind === 'sale' ? -quantity : 0,
+    reservedDelta: -quantity,
+    availableDelta: kind === 'release' ? quantity : 0,
+    minReserved: quantity,
+    minAvailable: 0,
   }));
   if ('short' in shifted) {
     const [variantId, quantity] = shifted.short[0]!;

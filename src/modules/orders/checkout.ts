@@ -118,18 +118,19 @@ export async function placeOrder(
   const orderId = randomUUID();
   // Every write goes out at once: the order, its lines and history, and the stock reservation
   // (its UPDATEs lock the hot stock rows, in variant order, for the rest of this transaction
-  // only). The event needs the order's number, so it follows the order row, together with the
-  // reservation's movements.
+  // only). The event needs the order's number: it is sent as soon as the order row is back,
+  // while the reservation's movements follow its UPDATEs.
+  const ordered = insertOrder(tx.db, {
+    id: orderId,
+    userId: actor.id,
+    email: input.email.trim().toLowerCase(),
+    currency,
+    ...totals,
+    shippingAddress: JSON.stringify(input.shippingAddress),
+    holdMinutes: deps.holdMinutes,
+  });
   const [[row], items, created] = await allOf([
-    insertOrder(tx.db, {
-      id: orderId,
-      userId: actor.id,
-      email: input.email.trim().toLowerCase(),
-      currency,
-      ...totals,
-      shippingAddress: JSON.stringify(input.shippingAddress),
-      holdMinutes: deps.holdMinutes,
-    }),
+    ordered,
     insertItems(tx.db, lines.length, itemParams(orderId, actor.id, lines)),
     recordStatusChange(tx.db, {
       orderId,
@@ -145,10 +146,10 @@ export async function placeOrder(
       lines.map((l) => ({ variantId: l.variant.variantId, quantity: l.quantity })),
       orderId,
     ),
-  ]).then(async (written) => {
-    await deps.jobs.publish<OrderEvent>(tx.db, ORDER_CREATED, eventOf(written[0][0]!), EVENT_SOURCE);
-    return written;
-  });
+    ordered.then(([order]) =>
+      deps.jobs.publish<OrderEvent>(tx.db, ORDER_CREATED, eventOf(order!), EVENT_SOURCE),
+    ),
+  ]);
   return {
     order: toRecord(
       row!,

@@ -21,15 +21,19 @@ interface OnClient {
  * call on another handle runs a copy bound to that handle's client (its connection, or its
  * transaction), so the statement joins the caller's transaction exactly like a query built there.
  *
- * Placeholders are passed to the driver as they are, without the column's encoding: pass JSON
- * as text (`JSON.stringify`) and cast it in the statement (`::jsonb`).
+ * A placeholder given as a column's value in `.values()` or `.set()` is encoded by that column,
+ * as a value there would be (never pass it null where the column's encoder cannot take null:
+ * timestamps). Inside a `sql` template, or in `where`, it goes to the driver as it is: write
+ * JSON as `sql\`${sql.placeholder('x')}::jsonb\`` with `JSON.stringify` text, times as ISO text
+ * with `::timestamptz`.
  */
 export function prepared<P extends Record<string, unknown>, R>(
   build: (db: Executor) => Statement<P, R>,
 ): (db: Executor, params: P) => Promise<R> {
   // One per driver: a process may hold PGlite and PostgreSQL handles (tests do).
   const built = new Map<unknown, Statement<P, R>>();
-  return (db, params) => {
+  // Async: a statement that cannot be built rejects like one that fails to run.
+  return async (db, params) => {
     const session = sessionOf(db);
     let statement = built.get(session.constructor);
     if (!statement) {

@@ -154,10 +154,15 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
       isNull(idempotencyKeys.responseStatus),
     );
 
-  const fresh = (request: FastifyRequest, hash: string) => ({
+  /** What a claim records of its request. */
+  const requestOf = (request: FastifyRequest, hash: string) => ({
     requestHash: hash,
     method: request.method,
     path: request.url.split('?')[0]!,
+  });
+
+  const fresh = (request: FastifyRequest, hash: string) => ({
+    ...requestOf(request, hash),
     responseStatus: null,
     responseHeaders: null,
     responseBody: null,
@@ -166,7 +171,8 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
     expiresAt: expiry,
   });
 
-  // The two statements of every idempotent request, built once (see `prepared`).
+  // The two statements of every idempotent request, built once (see `prepared`): the claim, and
+  // the answer stored by the claim's holder.
   const insertClaim = prepared((on) =>
     on
       .insert(idempotencyKeys)
@@ -205,6 +211,17 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
       .prepare('idempotency_store_answer'),
   );
 
+  /** Stores the answer sealed, if `state`'s claim still holds the key; returns the rows stored. */
+  const store = (on: Executor, state: ClaimState, status: number, headers: object, body: string) =>
+    storeAnswer(on, {
+      scope: state.scope,
+      key: state.key,
+      token: state.token.toISOString(),
+      status,
+      headers: JSON.stringify(headers),
+      body: box.seal(body),
+    });
+
   /** Claims the key (or takes over an expired or abandoned one); returns the stored answer otherwise. */
   async function claim(
     request: FastifyRequest,
@@ -214,13 +231,7 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
   ): Promise<{ token: Date } | { replay: StoredResponse }> {
     const returning = { lockedUntil: idempotencyKeys.lockedUntil };
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const [inserted] = await insertClaim(db, {
-        scope,
-        key,
-        requestHash: hash,
-        method: request.method,
-        path: request.url.split('?')[0]!,
-      });
+      const [inserted] = await insertClaim(db, { scope, key, ...requestOf(request, hash) });
       if (inserted) return { token: inserted.lockedUntil! };
 
       // The key exists: a retry, a concurrent request, or an expired or abandoned claim.
@@ -306,14 +317,7 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
         void reply.code(status);
         const text = reply.serialize(body);
         if (typeof text !== 'string') throw new Error('An idempotent response must serialize to text.');
-        const stored = await storeAnswer(tx, {
-          scope: state.scope,
-          key: state.key,
-          token: state.token.toISOString(),
-          status,
-          headers: JSON.stringify(storedHeaders(reply, JSON_TYPE)),
-          body: box.seal(text),
-        });
+        const stored = await store(tx, state, status, storedHeaders(reply, JSON_TYPE), text);
         if (stored.length === 0) {
           throw new AppError(
             'IDEMPOTENCY_KEY_IN_USE',
@@ -346,15 +350,7 @@ export function idempotencyHooks(db: Database, box: SecretBox, lockSeconds = LOC
         await db.delete(idempotencyKeys).where(ownedBy(state));
         return payload;
       }
-      await db
-        .update(idempotencyKeys)
-        .set({
-          responseStatus: status,
-          responseHeaders: storedHeaders(reply),
-          responseBody: box.seal(payload ?? ''),
-          lockedUntil: null,
-        })
-        .where(ownedBy(state));
+      await store(db, state, status, storedHeaders(reply), payload ?? '');
     } catch (error) {
       // The client still gets its answer; a retry within the lock time sees 409, later re-runs.
       request.log.error({ err: error }, 'could not store the idempotent response');

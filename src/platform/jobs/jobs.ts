@@ -22,6 +22,7 @@ import {
 } from './monitoring.js';
 import { processedEvents } from './schema.js';
 import type { Broadcast } from '../broadcast.js';
+import { batchPerTurn } from '../turn-batch.js';
 import { Wakeups } from './wake.js';
 
 export type { DeadLetter, QueueStats } from './monitoring.js';
@@ -69,6 +70,8 @@ export class Jobs {
   /** This process' pg-boss worker of each queue it consumes. */
   private readonly workers = new Map<string, string>();
   private readonly wakeups: Wakeups;
+  /** Jobs of one queue that succeed in one turn of the event loop, completed in one statement. */
+  private readonly completions = batchPerTurn<string, void>();
   private started = false;
 
   constructor(
@@ -185,7 +188,7 @@ export class Jobs {
    * Returns false when it already had: the caller then skips the effect.
    */
   async claim(tx: Tx, eventId: string, handler: string): Promise<boolean> {
-    const rows = await insertClaim(tx, { eventId, handler });
+    const rows = await processedEventClaim(tx, { eventId, handler });
     return rows.length === 1;
   }
 
@@ -269,14 +272,12 @@ export class Jobs {
   }
 
   /**
-   * Runs a fetched batch concurrently. A failed job is failed on its own at once, so it is retried
-   * alone; the jobs that succeeded are completed together, in one statement, once the whole batch
-   * has run. (pg-boss then completes the batch again, a no-op: settled jobs are no longer
-   * active.) A worker that dies before that completion leaves them to run again once they expire,
-   * which handlers are written for: each effect claims its event once.
+   * Runs a fetched batch concurrently and settles each job as soon as it ends: a failed job is
+   * failed on its own, so it is retried alone; the jobs that succeed in one turn of the event loop
+   * are completed together, in one statement. (pg-boss then completes the whole batch again, a
+   * no-op: settled jobs are no longer active.)
    */
   private async run(queue: string, handler: JobHandler<never>, jobs: PgBoss.JobWithMetadata<never>[]) {
-    const completed: string[] = [];
     await Promise.all(
       jobs.map(async (job) => {
         const { data, trace } = withoutTraceContext(job.data);
@@ -291,7 +292,7 @@ export class Jobs {
             ),
           );
           this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
-          completed.push(job.id);
+          await this.completions(this.queues.get(queue)!, [job.id], (ids) => this.boss.complete(queue, ids));
         } catch (error) {
           this.metrics.jobsProcessed.inc({ queue, outcome: 'failed' });
           this.logger.warn(
@@ -302,7 +303,6 @@ export class Jobs {
         }
       }),
     );
-    if (completed.length > 0) await this.boss.complete(queue, completed);
   }
 
   /** Every handler queue declared in this process, sorted. */
@@ -393,7 +393,7 @@ export class Jobs {
   }
 }
 
-const insertClaim = prepared((db) =>
+const processedEventClaim = prepared((db) =>
   db
     .insert(processedEvents)
     .values({ eventId: sql.placeholder('eventId'), handler: sql.placeholder('handler') })

@@ -14,22 +14,24 @@ const ARGON2ID = 2 satisfies Algorithm.Argon2id;
 const options = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /**
- * One hash or check per core at a time. Each runs on libuv's pool (4 threads) for ~12–17 ms of
- * CPU and holds 19 MiB meanwhile: more at once than there are cores finishes none sooner, adds
- * 19 MiB each to the process, and keeps the pool from compression and file work.
+ * One hash or check per core at a time, and never all of libuv's pool (4 threads unless
+ * `UV_THREADPOOL_SIZE` says otherwise). Each runs there for ~12–17 ms of CPU and holds 19 MiB
+ * meanwhile: more at once than there are cores finishes none sooner, adds 19 MiB each to the
+ * process, and keeps the pool from compression and file work.
  */
-const oneAtATimePerCore = concurrencyLimit(availableParallelism());
+const poolThreads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+const hashing = concurrencyLimit(Math.max(1, Math.min(availableParallelism(), poolThreads - 1)));
 
 export async function hashPassword(password: string): Promise<string> {
   const { hash } = await loadArgon2();
-  return oneAtATimePerCore(() => hash(password, options));
+  return hashing(() => hash(password, options));
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   // Outside the try: a native module that cannot load is a server fault, not a wrong password.
   const { verify } = await loadArgon2();
   try {
-    return await oneAtATimePerCore(() => verify(passwordHash, password));
+    return await hashing(() => verify(passwordHash, password));
   } catch {
     return false;
   }
