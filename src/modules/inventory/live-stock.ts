@@ -127,7 +127,7 @@ export class LiveStock {
 
   private async readAndKeep(ids: string[]): Promise<Map<string, number>> {
     const changesBefore = this.changes;
-    const rows = await availableById(this.options.db, { ids: `{${ids.join(',')}}` });
+    const rows = await availableById(this.options.db, { ids });
     const available = new Map(rows.map((row) => [row.variantId, row.available]));
     // Only a process that listens (TTL above 0) can be hearing.
     if (this.hearing && this.changes === changesBefore) {
