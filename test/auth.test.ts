@@ -352,6 +352,21 @@ describe('auth over HTTP', () => {
     expect(denied.body.error.message).toBe('Invalid e-mail or password.');
   });
 
+  it('refuses a live session whose account is not active, and takes its role from the account', async () => {
+    // Deactivation also revokes the sessions; this checks the account itself, session aside.
+    const user = await signUp(app);
+    const setAccount = (column: 'status' | 'role', value: string) =>
+      app.bazaar.database.db.execute(
+        sql`update users set ${sql.identifier(column)} = ${value} where id = ${user.userId}`,
+      );
+    await setAccount('status', 'deactivated');
+    expectAuthFailed(await me(app, user.accessToken));
+    await setAccount('status', 'active');
+    expect((await me(app, user.accessToken)).body.data.roles).toEqual(['user']);
+    await setAccount('role', 'guest');
+    expect((await me(app, user.accessToken)).body.data.roles).toEqual(['guest']);
+  });
+
   describe('sessions', () => {
     it('lists the user’s own sessions and marks the current one', async () => {
       const user = await signUp(app);

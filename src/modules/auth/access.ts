@@ -1,14 +1,12 @@
 import { errors } from 'jose';
 import type { Actor } from '../../platform/context.js';
-import { systemContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError } from '../../platform/errors.js';
 import type { Authenticator } from '../../platform/http/server.js';
 import { permissionsOf, type Permission, type Role } from '../../platform/security/permissions.js';
-import { findUserById } from '../users/index.js';
 import { findActiveClient } from './clients.js';
 import type { SigningKeys, VerifiedAccessToken } from './keys.js';
-import { findLiveSession } from './sessions.js';
+import { findSessionAccess } from './sessions.js';
 
 /** RFC 7662-style answer of the introspection endpoint. */
 export type Introspection =
@@ -70,15 +68,17 @@ export class AccessTokens implements Authenticator {
 
   private async userActor(db: Executor, claims: VerifiedAccessToken): Promise<Actor> {
     if (!claims.sid) throw authFailed();
-    // Both primary-key lookups at once: one round trip of latency per request instead of two.
-    const [session, user] = await Promise.all([
-      findLiveSession(db, claims.sid),
-      findUserById(systemContext(db), claims.sub),
-    ]);
-    if (session?.userId !== claims.sub) throw authFailed();
-    if (user?.status !== 'active') throw authFailed();
-    const roles = [user.role];
-    return { kind: 'user', id: user.id, roles, permissions: permissionsOf(roles), sessionId: session.id };
+    // The session and its user's account, in one statement.
+    const access = await findSessionAccess(db, claims.sid);
+    if (access?.userId !== claims.sub || !access.role) throw authFailed();
+    const roles = [access.role];
+    return {
+      kind: 'user',
+      id: access.userId,
+      roles,
+      permissions: permissionsOf(roles),
+      sessionId: claims.sid,
+    };
   }
 
   private async clientActor(db: Executor, claims: VerifiedAccessToken): Promise<Actor> {

@@ -7,7 +7,8 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { permissionsOf } from '../../platform/security/permissions.js';
 import { randomToken, sha256 } from '../../platform/security/tokens.js';
 import { recordAudit } from '../audit/index.js';
-import { findUserById, type User } from '../users/index.js';
+import type { Role } from '../../platform/security/permissions.js';
+import { activeRoleOf, findUserById, type User } from '../users/index.js';
 import { secondsFromNow } from './db-time.js';
 import { signedInUserId } from './policy.js';
 import type { SigningKeys } from './keys.js';
@@ -145,6 +146,33 @@ const liveSession = prepared((db) =>
 export async function findLiveSession(db: Executor, sessionId: string): Promise<Session | undefined> {
   const [session] = await liveSession(db, { id: sessionId });
   return session;
+}
+
+const liveSessionAccess = prepared((db) =>
+  db
+    .select({ userId: sessions.userId, role: activeRoleOf(sessions.userId) })
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('id')),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`now()`),
+      ),
+    )
+    .limit(1)
+    .prepare('live_session_access'),
+);
+
+/**
+ * Whom a live session signs in, with their role while the account is active (else null). The
+ * session and the account are checked in one statement, since every authenticated request asks.
+ */
+export async function findSessionAccess(
+  db: Executor,
+  sessionId: string,
+): Promise<{ userId: string; role: Role | null } | undefined> {
+  const [access] = await liveSessionAccess(db, { id: sessionId });
+  return access;
 }
 
 export async function listLiveSessions(db: Executor, userId: string): Promise<Session[]> {

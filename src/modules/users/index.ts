@@ -1,5 +1,6 @@
 /** The users module: profiles, preferences, admin search, export and erasure. */
 export {
+  activeRoleOf,
   createUser,
   findUserByEmail,
   findUserById,

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, ilike, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Context, TxContext } from '../../platform/context.js';
 import { inTransaction } from '../../platform/context.js';
 import { rowsOf, type Tx } from '../../platform/db/client.js';
@@ -56,6 +56,14 @@ const userById = prepared((db) =>
 export async function findUserById(ctx: Context, id: string): Promise<User | undefined> {
   const [user] = await userById(ctx.db, { id });
   return user;
+}
+
+/**
+ * SQL scalar "the role of the user in this column, if the account is active" (null otherwise),
+ * so that another module's statement can check the account in the same round trip.
+ */
+export function activeRoleOf(userId: SQLWrapper): SQL<Role | null> {
+  return sql<Role | null>`(select ${users.role} from ${users} where ${users.id} = ${userId} and ${users.status} = 'active')`;
 }
 
 export async function getUser(ctx: Context, id: string): Promise<User> {
