@@ -142,7 +142,7 @@ const liveSession = prepared((db) =>
     .prepare('live_session'),
 );
 
-/** The session if it is neither revoked nor past its absolute lifetime. Every authenticated request asks. */
+/** The session if it is neither revoked nor past its absolute lifetime. */
 export async function findLiveSession(db: Executor, sessionId: string): Promise<Session | undefined> {
   const [session] = await liveSession(db, { id: sessionId });
   return session;

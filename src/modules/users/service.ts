@@ -52,7 +52,7 @@ const userById = prepared((db) =>
     .prepare('user_by_id'),
 );
 
-/** Every authenticated request asks (is the account still active?). */
+/** The user with this id, whatever the account's status. */
 export async function findUserById(ctx: Context, id: string): Promise<User | undefined> {
   const [user] = await userById(ctx.db, { id });
   return user;
