@@ -274,35 +274,50 @@ export class Jobs {
   /**
    * Runs a fetched batch concurrently and settles each job as soon as it ends: a failed job is
    * failed on its own, so it is retried alone; the jobs that succeed in one turn of the event loop
-   * are completed together, in one statement. (pg-boss then completes the whole batch again, a
-   * no-op: settled jobs are no longer active.)
+   * are completed together, in one statement. pg-boss completes the whole batch once this returns
+   * (a no-op for jobs already settled), so a batch of one job is left to pg-boss alone: a failure
+   * is passed on for it to fail the job, a success needs no statement of its own.
    */
   private async run(queue: string, handler: JobHandler<never>, jobs: PgBoss.JobWithMetadata<never>[]) {
+    if (jobs.length === 1) {
+      await this.handle(queue, handler, jobs[0]!);
+      return;
+    }
     await Promise.all(
       jobs.map(async (job) => {
-        const { data, trace } = withoutTraceContext(job.data);
         try {
-          // The handler's span continues the trace of the request (or job) that queued it.
-          await context.with(extractTraceContext(trace), () =>
-            inSpan(
-              `handle ${queue}`,
-              { 'messaging.destination.name': queue, 'messaging.message.id': job.id },
-              () => handler(data as never, { id: job.id, retryCount: job.retryCount }),
-              SpanKind.CONSUMER,
-            ),
-          );
-          this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
-          await this.completions(this.queues.get(queue)!, [job.id], (ids) => this.boss.complete(queue, ids));
+          await this.handle(queue, handler, job);
         } catch (error) {
-          this.metrics.jobsProcessed.inc({ queue, outcome: 'failed' });
-          this.logger.warn(
-            { err: error, queue, job_id: job.id },
-            'job failed; pg-boss will retry or dead-letter it',
-          );
           await this.boss.fail(queue, job.id, error as object);
+          return;
         }
+        await this.completions(this.queues.get(queue)!, [job.id], (ids) => this.boss.complete(queue, ids));
       }),
     );
+  }
+
+  /** Runs one job's handler, counting and logging how it ended; a failure is passed on. */
+  private async handle(queue: string, handler: JobHandler<never>, job: PgBoss.JobWithMetadata<never>) {
+    const { data, trace } = withoutTraceContext(job.data);
+    try {
+      // The handler's span continues the trace of the request (or job) that queued it.
+      await context.with(extractTraceContext(trace), () =>
+        inSpan(
+          `handle ${queue}`,
+          { 'messaging.destination.name': queue, 'messaging.message.id': job.id },
+          () => handler(data as never, { id: job.id, retryCount: job.retryCount }),
+          SpanKind.CONSUMER,
+        ),
+      );
+    } catch (error) {
+      this.metrics.jobsProcessed.inc({ queue, outcome: 'failed' });
+      this.logger.warn(
+        { err: error, queue, job_id: job.id },
+        'job failed; pg-boss will retry or dead-letter it',
+      );
+      throw error;
+    }
+    this.metrics.jobsProcessed.inc({ queue, outcome: 'completed' });
   }
 
   /** Every handler queue declared in this process, sorted. */
