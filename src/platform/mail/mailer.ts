@@ -114,10 +114,15 @@ function fileMailer(mailDir: string, from: string): Mailer {
       const info = (await (await transport.get()).sendMail(toNodemailer(message, from))) as {
         message: Buffer;
       };
-      await mkdir(mailDir, { recursive: true });
       const safeId = message.messageId.replace(/[^\w.-]/g, '');
       // Named by Message-ID: a retried job overwrites its own file instead of adding a second mail.
-      await writeFile(path.join(mailDir, `${safeId}.eml`), info.message);
+      const file = path.join(mailDir, `${safeId}.eml`);
+      // The folder is made when a write finds it missing (first mail, or someone removed it).
+      await writeFile(file, info.message).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        await mkdir(mailDir, { recursive: true });
+        await writeFile(file, info.message);
+      });
     },
     close: transport.close,
   };
