@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { checkout, type Fixtures } from './shop.js';
+import { checkout, type CheckoutStep, type Fixtures } from './shop.js';
 import { round1 } from './sampler.js';
 
 export interface FlowMetrics {
@@ -7,6 +7,8 @@ export interface FlowMetrics {
   completed: number;
   per_s: number;
   flow_ms: { p50: number; p90: number; p99: number; max: number };
+  /** Median of each step: placing the order, creating the payment, confirming the card, then until the order reads `paid` (the webhook's trip through the worker, seen by polling every 20 ms). */
+  step_ms_p50: Record<CheckoutStep, number>;
   errors: number;
   first_errors: string[];
 }
@@ -27,6 +29,7 @@ export async function runCheckouts(
   options: { clients: number; seconds: number },
 ): Promise<FlowMetrics> {
   const durations: number[] = [];
+  const stepTimes: Record<CheckoutStep, number[]> = { order: [], payment: [], confirm: [], until_paid: [] };
   const errors: string[] = [];
   let errorCount = 0;
   const started = performance.now();
@@ -37,8 +40,11 @@ export async function runCheckouts(
     while (performance.now() < endAt) {
       const variant = fixtures.variantIds[next++ % fixtures.variantIds.length]!;
       try {
-        const ms = await checkout(base, customer, variant);
-        if (performance.now() <= endAt) durations.push(ms);
+        const times = await checkout(base, customer, variant);
+        if (performance.now() <= endAt) {
+          durations.push(times.total);
+          for (const [name, ms] of Object.entries(times.steps)) stepTimes[name as CheckoutStep].push(ms);
+        }
       } catch (error) {
         errorCount += 1;
         if (errors.length < 5) errors.push(error instanceof Error ? error.message : String(error));
@@ -58,6 +64,15 @@ export async function runCheckouts(
       p99: percentile(durations, 99),
       max: round1(durations.at(-1) ?? 0),
     },
+    step_ms_p50: Object.fromEntries(
+      Object.entries(stepTimes).map(([name, times]) => [
+        name,
+        percentile(
+          times.sort((a, b) => a - b),
+          50,
+        ),
+      ]),
+    ) as Record<CheckoutStep, number>,
     errors: errorCount,
     first_errors: errors,
   };

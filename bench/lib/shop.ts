@@ -139,8 +139,22 @@ const PAID_POLL_MS = 20;
  * with the test gateway, card confirmation, then reading the order until the webhook has made it
  * `paid`. Returns the milliseconds it took.
  */
-export async function checkout(base: string, customer: Customer, variantId: string): Promise<number> {
+/** Milliseconds of each step of one checkout, and of the whole flow. */
+export interface CheckoutTimes {
+  total: number;
+  steps: Record<CheckoutStep, number>;
+}
+export type CheckoutStep = 'order' | 'payment' | 'confirm' | 'until_paid';
+
+export async function checkout(base: string, customer: Customer, variantId: string): Promise<CheckoutTimes> {
   const started = performance.now();
+  let last = started;
+  const steps = {} as Record<CheckoutStep, number>;
+  const step = (name: CheckoutStep) => {
+    const now = performance.now();
+    steps[name] = now - last;
+    last = now;
+  };
   const order = await expectStatus(
     call(base, 'POST', '/api/v1/orders', {
       token: customer.token,
@@ -150,6 +164,7 @@ export async function checkout(base: string, customer: Customer, variantId: stri
     201,
     'create order',
   );
+  step('order');
   const orderId = order.data.id as string;
   const payment = await expectStatus(
     call(base, 'POST', `/api/v1/orders/${orderId}/payments`, {
@@ -159,6 +174,7 @@ export async function checkout(base: string, customer: Customer, variantId: stri
     201,
     'create payment',
   );
+  step('payment');
   await expectStatus(
     call(base, 'POST', `/test-gateway/v1/payment_intents/${payment.data.gateway_reference}/confirm`, {
       body: { client_secret: payment.data.client_secret, card_number: '4242424242424242' },
@@ -166,6 +182,7 @@ export async function checkout(base: string, customer: Customer, variantId: stri
     200,
     'confirm card',
   );
+  step('confirm');
   const deadline = performance.now() + 30_000;
   for (;;) {
     const read = await expectStatus(
@@ -173,7 +190,10 @@ export async function checkout(base: string, customer: Customer, variantId: stri
       200,
       'read order',
     );
-    if (read.data.status === 'paid') return performance.now() - started;
+    if (read.data.status === 'paid') {
+      step('until_paid');
+      return { total: last - started, steps };
+    }
     if (performance.now() > deadline) throw new Error(`order ${orderId} not paid after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, PAID_POLL_MS));
   }
