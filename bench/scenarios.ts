@@ -136,7 +136,7 @@ async function mixedLoad(ctx: ScenarioContext, bazaar: RunningBazaar, fixtures: 
       loadWith(bazaar.url, reads, { connections: readers, seconds: ctx.settings.warmupSeconds }),
       runCheckouts(bazaar.url, fixtures, { clients: checkoutClients, seconds: ctx.settings.warmupSeconds }),
     ]);
-  const sampler = sampleProcess(bazaar.server.pid);
+  const sampler = sampleProcess(bazaar.server.pid, { workerPid: bazaar.worker?.pid });
   const [readLoad, flows] = await Promise.all([
     loadWith(bazaar.url, reads, { connections: readers, seconds: ctx.settings.durationSeconds }),
     runCheckouts(bazaar.url, fixtures, { clients: checkoutClients, seconds: ctx.settings.durationSeconds }),
@@ -304,7 +304,7 @@ export const scenarios: Scenario[] = [
         const rows: ResultRow[] = [];
         const notes: string[] = [];
         for (const clients of [1, ctx.settings.checkoutClients]) {
-          const sampler = sampleProcess(bazaar.server.pid);
+          const sampler = sampleProcess(bazaar.server.pid, { workerPid: bazaar.worker?.pid });
           const flows = await runCheckouts(bazaar.url, fixtures, { clients, seconds });
           const label = `paid checkouts, ${clients} client${clients > 1 ? 's' : ''}`;
           rows.push(rowOfFlows(label, flows, sampler.stop()));

@@ -2,7 +2,7 @@ import type autocannon from 'autocannon';
 import { startCeiling, sampleResponse } from './ceiling.js';
 import type { FlowMetrics } from './drivers.js';
 import { warmThenLoad, type LoadMetrics, type RequestSpec } from './load.js';
-import type { ProcessUsage } from './sampler.js';
+import type { MachineCpu, ProcessUsage } from './sampler.js';
 
 /** One line of a scenario's result: a measured rate and latencies, and its ceiling where one applies. */
 export interface ResultRow {
@@ -16,6 +16,8 @@ export interface ResultRow {
   non_2xx: number;
   rss_mb_max?: number;
   cpu_pct_avg?: number;
+  /** Where the machine's CPU went during the load. */
+  cpu_split?: MachineCpu;
   response_bytes?: number;
   ceiling?: { rate: number; p50: number; p99: number; rss_mb_max?: number; cpu_pct_avg?: number };
   /** rate / ceiling rate. */
@@ -35,6 +37,7 @@ export function rowOfLoad(label: string, load: LoadMetrics, usage?: ProcessUsage
     non_2xx: load.non_2xx,
     rss_mb_max: (usage ?? load.usage)?.rss_mb_max,
     cpu_pct_avg: (usage ?? load.usage)?.cpu_pct_avg,
+    cpu_split: (usage ?? load.usage)?.cpu_split,
     detail: load,
   };
 }
@@ -51,6 +54,7 @@ export function rowOfFlows(label: string, flows: FlowMetrics, usage?: ProcessUsa
     non_2xx: 0,
     rss_mb_max: usage?.rss_mb_max,
     cpu_pct_avg: usage?.cpu_pct_avg,
+    cpu_split: usage?.cpu_split,
     detail: flows,
   };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResultRow } from './measure.js';
+import type { MachineCpu } from './sampler.js';
 
 export interface ScenarioResult {
   scenario: string;
@@ -30,6 +31,28 @@ function tableLine(result: ScenarioResult, row: ResultRow): string {
   return `| ${result.scenario} | ${row.label} | ${rate} | ${latency.join(' | ')} | ${row.errors} | ${row.non_2xx} | ${fmt(row.rss_mb_max)} | ${fmt(row.cpu_pct_avg)} | ${row.ceiling ? `${fmt(row.ceiling.rate)} req/s, p99 ${fmt(row.ceiling.p99, 1)}` : '—'} | ${row.ratio === undefined ? '—' : `${fmt(row.ratio * 100, 1)} %`} |`;
 }
 
+/** One line per load of the scenario: rows measured under the same load share their line. */
+function cpuNotes(result: ScenarioResult): string[] {
+  const loads = new Map<string, { labels: string[]; split: MachineCpu }>();
+  for (const row of result.rows) {
+    if (!row.cpu_split) continue;
+    const key = JSON.stringify(row.cpu_split);
+    const load = loads.get(key) ?? { labels: [], split: row.cpu_split };
+    load.labels.push(row.label);
+    loads.set(key, load);
+  }
+  return [...loads.values()].map(({ labels, split }) => {
+    const parts = [
+      `server ${fmt(split.server)}`,
+      ...(split.worker === undefined ? [] : [`worker ${fmt(split.worker)}`]),
+      `PostgreSQL ${fmt(split.postgres)}`,
+      `Redis ${fmt(split.redis)}`,
+      `load generator ${fmt(split.load_generator)}`,
+    ];
+    return `- ${result.scenario}: ${labels.join(' + ')}: CPU while loaded, % of one core: ${parts.join(', ')}; the whole machine ${fmt(split.machine)} of ${String(Number(result.machine.cpus) * 100)}.`;
+  });
+}
+
 /** bench/results/README.md: one table of every result file in `dir`, in scenario order. */
 export function writeTable(dir: string, order: string[]) {
   const results = readdirSync(dir)
@@ -53,6 +76,7 @@ export function writeTable(dir: string, order: string[]) {
     ...results.flatMap((r) => r.rows.map((row) => tableLine(r, row))),
     '',
     ...results.flatMap((r) => [
+      ...cpuNotes(r),
       ...r.notes.map((n) => `- ${r.scenario}: ${n}`),
       `- ${r.scenario}: measured ${r.finished_at}, ${String(r.settings.duration_seconds)} s after ${String(r.settings.warmup_seconds)} s warm-up, ${String(r.settings.connections)} connections.`,
     ]),
