@@ -127,17 +127,14 @@ export class Sessions {
   }
 }
 
+/** Neither revoked nor past its absolute lifetime. */
+const isLive = () => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`));
+
 const liveSession = prepared((db) =>
   db
     .select()
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.id, sql.placeholder('id')),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, sql`now()`),
-      ),
-    )
+    .where(and(eq(sessions.id, sql.placeholder('id')), isLive()))
     .limit(1)
     .prepare('live_session'),
 );
@@ -152,13 +149,7 @@ const liveSessionAccess = prepared((db) =>
   db
     .select({ userId: sessions.userId, role: activeRoleOf(sessions.userId) })
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.id, sql.placeholder('id')),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, sql`now()`),
-      ),
-    )
+    .where(and(eq(sessions.id, sql.placeholder('id')), isLive()))
     .limit(1)
     .prepare('live_session_access'),
 );
@@ -179,7 +170,7 @@ export async function listLiveSessions(db: Executor, userId: string): Promise<Se
   return db
     .select()
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .where(and(eq(sessions.userId, userId), isLive()))
     .orderBy(desc(sessions.lastUsedAt))
     .limit(100);
 }
