@@ -17,6 +17,9 @@ function expectSecurityHeaders(res: Pick<ApiResponse, 'headers'>) {
   expect(res.headers['content-type']).toMatch(/charset=utf-8/i);
 }
 
+let resolveStuckAbort: (reason: unknown) => void;
+const stuckAborted = new Promise<unknown>((resolve) => (resolveStuckAbort = resolve));
+
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('security headers and transport limits', () => {
@@ -33,10 +36,17 @@ describe('security headers and transport limits', () => {
         bazaar.http.get('/api/v1/test/boom', async () => {
           throw new Error('an unexpected failure');
         });
-        // Answers only when aborted: the handler timeout must answer for it.
+        // Answers only when aborted: the handler timeout must answer for it, and tell it to stop.
         bazaar.http.get('/api/v1/test/stuck', async (request) => {
-          await new Promise((resolve) => request.signal.addEventListener('abort', resolve));
+          const reason = await new Promise((resolve) =>
+            request.signal.addEventListener('abort', () => resolve(request.signal.reason)),
+          );
+          resolveStuckAbort(reason);
           return { never: 'seen' };
+        });
+        bazaar.http.get('/api/v1/test/slow', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 600));
+          return { answered: true };
         });
       },
     });
@@ -118,11 +128,20 @@ describe('security headers and transport limits', () => {
     expect(jsonDeeperThan(`{"a":"${'['.repeat(50)}\\"["}`, 2)).toBe(false);
   });
 
-  it('answers a handler that overruns HANDLER_TIMEOUT with 503 in the envelope', async () => {
-    const res = await app.api('GET', '/api/v1/test/stuck');
+  it('answers a handler that overruns HANDLER_TIMEOUT with 503 in the envelope, and aborts its signal', async () => {
+    const started = performance.now();
+    const [res, slow] = await Promise.all([
+      app.api('GET', '/api/v1/test/stuck'),
+      app.api('GET', '/api/v1/test/slow'),
+    ]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
     expectSecurityHeaders(res);
+    expect(await stuckAborted).toBeInstanceOf(Error);
+    // A request answered within the limit is left alone.
+    expect(slow.status).toBe(200);
+    expect(slow.body.data ?? slow.body).toMatchObject({ answered: true });
   });
 
   it('compresses large answers with br or gzip, and leaves small ones alone', async () => {
