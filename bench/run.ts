@@ -65,6 +65,7 @@ async function runScenario(scenario: Scenario, ctx: ScenarioContext, settings: B
       redis: settings.redisUrl !== undefined,
       warmup_seconds: settings.warmupSeconds,
       duration_seconds: settings.durationSeconds,
+      rounds: settings.rounds,
       connections: settings.connections,
     },
     ...outcome,
@@ -73,7 +74,7 @@ async function runScenario(scenario: Scenario, ctx: ScenarioContext, settings: B
     console.log(
       `  ${row.label}: ${row.rate} ${row.unit}, p50 ${row.p50} p99 ${row.p99}, errors ${row.errors}, non-2xx ${row.non_2xx}` +
         (row.ratio !== undefined
-          ? `, ${Math.round(row.ratio * 1000) / 10} % of ceiling (${row.ceiling?.rate} req/s)`
+          ? `, ${Math.round(row.ratio * 1000) / 10} % of ceiling (${row.ceiling?.rate} req/s; rounds ${(row.round_ratios ?? []).map((r) => `${Math.round(r * 1000) / 10} %`).join(' ')})`
           : ''),
     );
   writeResult(settings.resultsDir, result);

@@ -48,6 +48,7 @@ async function loadOptions(ctx: ScenarioContext, connections = ctx.settings.conn
     connections,
     warmupSeconds: ctx.settings.warmupSeconds,
     seconds: ctx.settings.durationSeconds,
+    rounds: ctx.settings.rounds,
     ceilingPort: await ctx.nextPort(),
   };
 }

@@ -26,7 +26,8 @@ describe('benchmark harness', () => {
       BENCH_EMBEDDED: '1',
       ...(testRedisUrl ? { BENCH_REDIS_URL: testRedisUrl } : {}),
       BENCH_WARMUP: '0',
-      BENCH_DURATION: '1',
+      BENCH_DURATION: '2',
+      BENCH_ROUNDS: '2',
       BENCH_CONNECTIONS: '2',
       BENCH_CUSTOMERS: '1',
       BENCH_STOCKED_VARIANTS: '1',
@@ -36,7 +37,7 @@ describe('benchmark harness', () => {
 
     const result = JSON.parse(readFileSync(path.join(dir, 'product-detail.json'), 'utf8'));
     expect(result.scenario).toBe('product-detail');
-    expect(result.settings).toMatchObject({ database: 'embedded', duration_seconds: 1, connections: 2 });
+    expect(result.settings).toMatchObject({ database: 'embedded', duration_seconds: 2, rounds: 2, connections: 2 });
     const [row] = result.rows;
     expect(row).toMatchObject({ unit: 'req/s', errors: 0, non_2xx: 0 });
     for (const field of ['rate', 'p50', 'p90', 'p99', 'rss_mb_max', 'cpu_pct_avg', 'response_bytes', 'ratio'])
@@ -44,6 +45,9 @@ describe('benchmark harness', () => {
     expect(row.rate).toBeGreaterThan(0);
     expect(row.rss_mb_max).toBeGreaterThan(0);
     expect(row.ceiling.rate).toBeGreaterThan(0);
+    // Loaded in two rounds of turns with its ceiling: one ratio per round.
+    expect(row.round_ratios).toHaveLength(2);
+    for (const ratio of row.round_ratios) expect(ratio).toBeGreaterThan(0);
     expect(row.detail.requests).toBeGreaterThan(0);
 
     const table = readFileSync(path.join(dir, 'README.md'), 'utf8');

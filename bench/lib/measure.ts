@@ -1,7 +1,7 @@
 import type autocannon from 'autocannon';
 import { startCeiling, sampleResponse } from './ceiling.js';
 import type { FlowMetrics } from './drivers.js';
-import { warmThenLoad, type LoadMetrics, type RequestSpec } from './load.js';
+import { loadInTurns, loadWith, type LoadMetrics, type RequestSpec } from './load.js';
 import type { MachineCpu, ProcessUsage } from './sampler.js';
 
 /** One line of a scenario's result: a measured rate and latencies, and its ceiling where one applies. */
@@ -22,6 +22,8 @@ export interface ResultRow {
   ceiling?: { rate: number; p50: number; p99: number; rss_mb_max?: number; cpu_pct_avg?: number };
   /** rate / ceiling rate. */
   ratio?: number;
+  /** The same ratio in each round of turns (see `loadInTurns`): how far it moved during the run. */
+  round_ratios?: number[];
   detail?: unknown;
 }
 
@@ -71,14 +73,20 @@ export interface HttpTarget {
 }
 
 /**
- * Loads Bazaar with `spec`, then a bare Fastify server replaying the exact bytes of one of
- * Bazaar's answers to the same requests, loaded identically; the row carries both and their ratio.
+ * Loads Bazaar with `spec` and a bare Fastify server replaying the exact bytes of one of Bazaar's
+ * answers, in turns (see `loadInTurns`), identically; the row carries both and their ratio.
  */
 export async function measureAgainstCeiling(
   label: string,
   bazaar: HttpTarget,
   spec: RequestSpec,
-  options: { connections: number; warmupSeconds: number; seconds: number; ceilingPort: number },
+  options: {
+    connections: number;
+    warmupSeconds: number;
+    seconds: number;
+    rounds: number;
+    ceilingPort: number;
+  },
 ): Promise<ResultRow> {
   const first = firstRequest(spec);
   const sample = await sampleResponse(`${bazaar.url}${first.path ?? spec.path}`, {
@@ -86,23 +94,29 @@ export async function measureAgainstCeiling(
     headers: first.headers as Record<string, string> | undefined,
     body: first.body as string | undefined,
   });
-  const measured = await warmThenLoad(bazaar.url, spec, { ...options, pid: bazaar.pid });
   const ceiling = await startCeiling(sample, options.ceilingPort);
-  let top: LoadMetrics;
   try {
-    top = await warmThenLoad(ceiling.url, spec, { ...options, pid: ceiling.pid });
+    if (options.warmupSeconds > 0) {
+      for (const url of [bazaar.url, ceiling.url])
+        await loadWith(url, spec, { connections: options.connections, seconds: options.warmupSeconds });
+    }
+    const {
+      loads: [measured, top],
+      roundRatios,
+    } = await loadInTurns([bazaar, ceiling], spec, options);
+    const row = rowOfLoad(label, measured);
+    row.response_bytes = sample.body.length;
+    row.ceiling = {
+      rate: top.req_per_s,
+      p50: top.latency_ms.p50,
+      p99: top.latency_ms.p99,
+      rss_mb_max: top.usage?.rss_mb_max,
+      cpu_pct_avg: top.usage?.cpu_pct_avg,
+    };
+    row.ratio = top.req_per_s > 0 ? Math.round((measured.req_per_s / top.req_per_s) * 1000) / 1000 : 0;
+    row.round_ratios = roundRatios;
+    return row;
   } finally {
     await ceiling.stop();
   }
-  const row = rowOfLoad(label, measured);
-  row.response_bytes = sample.body.length;
-  row.ceiling = {
-    rate: top.req_per_s,
-    p50: top.latency_ms.p50,
-    p99: top.latency_ms.p99,
-    rss_mb_max: top.usage?.rss_mb_max,
-    cpu_pct_avg: top.usage?.cpu_pct_avg,
-  };
-  row.ratio = top.req_per_s > 0 ? Math.round((measured.req_per_s / top.req_per_s) * 1000) / 1000 : 0;
-  return row;
 }

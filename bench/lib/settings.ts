@@ -21,6 +21,8 @@ export interface BenchSettings {
   redisUrl?: string;
   warmupSeconds: number;
   durationSeconds: number;
+  /** Turns of Bazaar and its ceiling that share the measured duration (see `loadInTurns`). */
+  rounds: number;
   connections: number;
   checkoutClients: number;
   idleConnections: number;
@@ -44,6 +46,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     redisUrl: env.BENCH_REDIS_URL || (embedded ? undefined : 'redis://127.0.0.1:6379/0'),
     warmupSeconds: number(env, 'BENCH_WARMUP', 5),
     durationSeconds: number(env, 'BENCH_DURATION', 10),
+    rounds: Math.max(1, number(env, 'BENCH_ROUNDS', 5)),
     connections: number(env, 'BENCH_CONNECTIONS', 50),
     checkoutClients: number(env, 'BENCH_CHECKOUT_CLIENTS', 10),
     idleConnections: number(env, 'BENCH_IDLE_CONNECTIONS', 10_000),
