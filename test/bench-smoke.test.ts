@@ -37,7 +37,12 @@ describe('benchmark harness', () => {
 
     const result = JSON.parse(readFileSync(path.join(dir, 'product-detail.json'), 'utf8'));
     expect(result.scenario).toBe('product-detail');
-    expect(result.settings).toMatchObject({ database: 'embedded', duration_seconds: 2, rounds: 2, connections: 2 });
+    expect(result.settings).toMatchObject({
+      database: 'embedded',
+      duration_seconds: 2,
+      rounds: 2,
+      connections: 2,
+    });
     const [row] = result.rows;
     expect(row).toMatchObject({ unit: 'req/s', errors: 0, non_2xx: 0 });
     for (const field of ['rate', 'p50', 'p90', 'p99', 'rss_mb_max', 'cpu_pct_avg', 'response_bytes', 'ratio'])

@@ -34,6 +34,8 @@ export interface TxContext extends Context {
   db: Tx;
   /** Work for after the outermost transaction commits; set by `inTransaction`. */
   afterCommit?: AfterCommitTask[];
+  /** Statements sent and not yet awaited (see `beforeCommit`); set by `inTransaction`. */
+  unsettled?: Promise<unknown>[];
 }
 
 /**
@@ -45,9 +47,39 @@ export interface TxContext extends Context {
 export async function inTransaction<T>(ctx: Context, work: (tx: TxContext) => Promise<T>): Promise<T> {
   if (isTx(ctx.db)) return work(ctx as TxContext);
   const tasks: AfterCommitTask[] = [];
-  const result = await ctx.db.transaction((tx) => work({ ...ctx, db: tx, afterCommit: tasks }));
+  const result = await ctx.db.transaction(async (tx) => {
+    const unsettled: Promise<unknown>[] = [];
+    let value: T;
+    try {
+      value = await work({ ...ctx, db: tx, afterCommit: tasks, unsettled });
+    } catch (error) {
+      // Nothing may still be on its way when the rollback goes out.
+      while (unsettled.length > 0) await Promise.allSettled(unsettled.splice(0));
+      throw error;
+    }
+    while (unsettled.length > 0) await allOf(unsettled.splice(0));
+    return value;
+  });
   for (const task of tasks) await task();
   return result;
+}
+
+/**
+ * Sends a write whose result the caller does not need yet: the transaction of `ctx` waits for it
+ * before committing, and its failure rolls the transaction back exactly as if it had been
+ * awaited here. Meanwhile the caller goes on, so the write shares a round trip with what the
+ * transaction sends next instead of costing one of its own. Outside a transaction opened by
+ * `inTransaction`, the write is simply awaited.
+ */
+export async function beforeCommit(ctx: Context, write: Promise<unknown>): Promise<void> {
+  const unsettled = (ctx as TxContext).unsettled;
+  if (!isTx(ctx.db) || !unsettled) {
+    await write;
+    return;
+  }
+  // Its failure is reported by the commit; until then it must not count as unhandled.
+  write.catch(() => undefined);
+  unsettled.push(write);
 }
 
 /**

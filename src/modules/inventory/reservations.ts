@@ -1,5 +1,5 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
-import { allOf, type TxContext } from '../../platform/context.js';
+import { allOf, beforeCommit, type TxContext } from '../../platform/context.js';
 import { AppError, conflict, validation } from '../../platform/errors.js';
 import { prepared, preparedPerCount } from '../../platform/db/prepared.js';
 import { UUID_PATTERN } from '../../platform/ids.js';
@@ -160,10 +160,15 @@ export async function reserveStock(
     throw new AppError('OUT_OF_STOCK', 'Some items are out of stock.', { items: details });
   }
   const reserved = lines.map(([variantId, quantity], i) => ({ variantId, quantity, ...shifted.rows[i]! }));
-  await allOf([
-    recordMovements(tx, 'reservation', reference, reserved, (q) => ({ reservedDelta: q })),
-    ...reserved.map((line) => alerts.afterDecrease(tx, line, line.quantity)),
-  ]);
+  // Nothing below changes what the caller gets back: the movements and alerts ride with the
+  // transaction's next statements and are waited for before it commits.
+  await beforeCommit(
+    tx,
+    allOf([
+      recordMovements(tx, 'reservation', reference, reserved, (q) => ({ reservedDelta: q })),
+      ...reserved.map((line) => alerts.afterDecrease(tx, line, line.quantity)),
+    ]),
+  );
   return reserved.map(({ variantId, sku, quantity, available }) => ({
     variantId,
     sku,
@@ -210,12 +215,15 @@ async function moveReserved(
       },
     );
   }
-  await recordMovements(
+  await beforeCommit(
     tx,
-    kind,
-    reference,
-    lines.map(([variantId, quantity]) => ({ variantId, quantity })),
-    (q) => (kind === 'release' ? { reservedDelta: -q } : { reservedDelta: -q, onHandDelta: -q }),
+    recordMovements(
+      tx,
+      kind,
+      reference,
+      lines.map(([variantId, quantity]) => ({ variantId, quantity })),
+      (q) => (kind === 'release' ? { reservedDelta: -q } : { reservedDelta: -q, onHandDelta: -q }),
+    ),
   );
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { allOf, type TxContext } from '../../platform/context.js';
+import { allOf, beforeCommit, type TxContext } from '../../platform/context.js';
 import { prepared, preparedPerCount } from '../../platform/db/prepared.js';
 import { AppError, validation, type FieldError } from '../../platform/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
@@ -118,19 +118,19 @@ export async function placeOrder(
   const orderId = randomUUID();
   // Every write goes out at once: the order, its lines and history, and the stock reservation
   // (its UPDATEs lock the hot stock rows, in variant order, for the rest of this transaction
-  // only). The event needs the order's number: it is sent as soon as the order row is back,
-  // while the reservation's movements follow its UPDATEs.
-  const ordered = insertOrder(tx.db, {
-    id: orderId,
-    userId: actor.id,
-    email: input.email.trim().toLowerCase(),
-    currency,
-    ...totals,
-    shippingAddress: JSON.stringify(input.shippingAddress),
-    holdMinutes: deps.holdMinutes,
-  });
+  // only). The event needs the order's number, so it follows once the order row is back, with
+  // the reservation's movements; neither changes the answer, so both ride with the caller's next
+  // statement (the stored idempotent answer) and are waited for before the commit.
   const [[row], items, created] = await allOf([
-    ordered,
+    insertOrder(tx.db, {
+      id: orderId,
+      userId: actor.id,
+      email: input.email.trim().toLowerCase(),
+      currency,
+      ...totals,
+      shippingAddress: JSON.stringify(input.shippingAddress),
+      holdMinutes: deps.holdMinutes,
+    }),
     insertItems(tx.db, lines.length, itemParams(orderId, actor.id, lines)),
     recordStatusChange(tx.db, {
       orderId,
@@ -146,10 +146,8 @@ export async function placeOrder(
       lines.map((l) => ({ variantId: l.variant.variantId, quantity: l.quantity })),
       orderId,
     ),
-    ordered.then(([order]) =>
-      deps.jobs.publish<OrderEvent>(tx.db, ORDER_CREATED, eventOf(order!), EVENT_SOURCE),
-    ),
   ]);
+  await beforeCommit(tx, deps.jobs.publish<OrderEvent>(tx.db, ORDER_CREATED, eventOf(row!), EVENT_SOURCE));
   return {
     order: toRecord(
       row!,
