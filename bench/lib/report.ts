@@ -35,9 +35,10 @@ function tableLine(result: ScenarioResult, row: ResultRow): string {
 function ratioCell(row: ResultRow): string {
   if (row.ratio === undefined) return '—';
   const rounds = row.round_ratios ?? [];
+  const digits = row.ratio < 0.1 ? 1 : 0;
   const range =
     rounds.length > 1
-      ? ` (rounds ${fmt(Math.min(...rounds) * 100)}–${fmt(Math.max(...rounds) * 100)} %)`
+      ? ` (rounds ${fmt(Math.min(...rounds) * 100, digits)}–${fmt(Math.max(...rounds) * 100, digits)} %)`
       : '';
   return `${fmt(row.ratio * 100, 1)} %${range}`;
 }
