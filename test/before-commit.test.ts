@@ -77,6 +77,38 @@ describe('writes sent before the commit', () => {
     expect(await ids()).toEqual([1, 2]);
   });
 
+  it('waits for writes sent while waiting, even after one of the writes failed', async () => {
+    let settled = false;
+    await expect(
+      inTransaction(ctx, async (tx) => {
+        const duplicate = insert(tx, 1); // the key exists: a unique violation
+        await beforeCommit(
+          tx,
+          (async () => {
+            await duplicate.catch(() => undefined);
+            // Sent once the transaction already waits on this write, and after a write failed.
+            await beforeCommit(
+              tx,
+              (async () => {
+                try {
+                  // Slow work of its own before its statement (the scenario, not a wait).
+                  await new Promise((resolve) => setTimeout(resolve, 20));
+                  await insert(tx, 6);
+                } finally {
+                  settled = true;
+                }
+              })(),
+            );
+            await duplicate;
+          })(),
+        );
+      }),
+    ).rejects.toThrow();
+    // Had the rollback gone out first, the late insert would have run outside the transaction.
+    expect(settled).toBe(true);
+    expect(await ids()).toEqual([1, 2]);
+  });
+
   it('outside a transaction, waits for the write', async () => {
     await beforeCommit(ctx, insert(ctx, 5));
     expect(await ids()).toEqual([1, 2, 5]);

@@ -49,16 +49,21 @@ export async function inTransaction<T>(ctx: Context, work: (tx: TxContext) => Pr
   const tasks: AfterCommitTask[] = [];
   const result = await ctx.db.transaction(async (tx) => {
     const unsettled: Promise<unknown>[] = [];
-    let value: T;
+    let outcome: { value: T } | { error: unknown };
     try {
-      value = await work({ ...ctx, db: tx, afterCommit: tasks, unsettled });
+      outcome = { value: await work({ ...ctx, db: tx, afterCommit: tasks, unsettled }) };
     } catch (error) {
-      // Nothing may still be on its way when the rollback goes out.
-      while (unsettled.length > 0) await Promise.allSettled(unsettled.splice(0));
-      throw error;
+      outcome = { error };
     }
-    while (unsettled.length > 0) await allOf(unsettled.splice(0));
-    return value;
+    // Every write sent is settled before the COMMIT or ROLLBACK goes out, including writes sent
+    // while waiting; the first failure, of the work or of a write, rolls the transaction back.
+    while (unsettled.length > 0) {
+      const settled = await Promise.allSettled(unsettled.splice(0));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed && 'value' in outcome) outcome = { error: failed.reason };
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
   });
   for (const task of tasks) await task();
   return result;
