@@ -1,7 +1,7 @@
 import type autocannon from 'autocannon';
 import { startCeiling, sampleResponse } from './ceiling.js';
 import type { FlowMetrics } from './drivers.js';
-import { loadInTurns, loadWith, type LoadMetrics, type RequestSpec } from './load.js';
+import { loadInTurns, loadWith, type LoadMetrics, type LoadTarget, type RequestSpec } from './load.js';
 import type { MachineCpu, ProcessUsage } from './sampler.js';
 
 /** One line of a scenario's result: a measured rate and latencies, and its ceiling where one applies. */
@@ -67,18 +67,13 @@ function firstRequest(spec: RequestSpec): autocannon.Request {
   return spec.setupRequest ? spec.setupRequest(base) : base;
 }
 
-export interface HttpTarget {
-  url: string;
-  pid: number;
-}
-
 /**
  * Loads Bazaar with `spec` and a bare Fastify server replaying the exact bytes of one of Bazaar's
  * answers, in turns (see `loadInTurns`), identically; the row carries both and their ratio.
  */
 export async function measureAgainstCeiling(
   label: string,
-  bazaar: HttpTarget,
+  bazaar: Required<LoadTarget>,
   spec: RequestSpec,
   options: {
     connections: number;
