@@ -1,11 +1,7 @@
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
+import { RedisWindows, type WindowCount } from './redis-windows.js';
 
 export type LimitResult =
   { allowed: true; remaining: number; resetSeconds: number } | { allowed: false; retryAfterSeconds: number };
@@ -32,8 +28,40 @@ export interface LimiterOptions {
   failOpen?: boolean;
 }
 
+/** Where a limiter's counters live: Redis (shared) or this process. */
+interface Counters {
+  change(key: string, points: number): Promise<WindowCount>;
+  delete(key: string): Promise<unknown>;
+}
+
 /** Seconds a client waits when the counter store is unreachable. */
 const STORE_DOWN_RETRY_SECONDS = 5;
+
+// One set of counters per Redis client, so that the limits of every route share a turn's call.
+const redisWindows = new WeakMap<Redis, RedisWindows>();
+
+function countersOf(options: LimiterOptions): Counters {
+  const { keyPrefix, durationSeconds: duration } = options;
+  // Keys as rate-limiter-flexible names them, so counters outlive a change of implementation.
+  const keyOf = (key: string) => `${keyPrefix}:${key}`;
+  const redis = options.redis;
+  if (redis) {
+    let windows = redisWindows.get(redis);
+    if (!windows) redisWindows.set(redis, (windows = new RedisWindows(redis)));
+    return {
+      change: (key, points) => windows.change(keyOf(key), points, duration),
+      delete: (key) => redis.del(keyOf(key)),
+    };
+  }
+  const memory = new RateLimiterMemory({ keyPrefix, points: options.points, duration });
+  return {
+    change: async (key, points) => {
+      const res = await memory.penalty(key, points);
+      return { consumed: res.consumedPoints, msLeft: res.msBeforeNext };
+    },
+    delete: (key) => memory.delete(key),
+  };
+}
 
 /**
  * A limiter that fails closed unless told otherwise: when Redis cannot be reached it throws
@@ -41,31 +69,31 @@ const STORE_DOWN_RETRY_SECONDS = 5;
  * credentials.
  */
 export function createLimiter(options: LimiterOptions): Limiter {
-  const base = { keyPrefix: options.keyPrefix, points: options.points, duration: options.durationSeconds };
-  const store: RateLimiterAbstract = options.redis
-    ? // Without rejectIfRedisNotReady, ioredis queues commands while disconnected and callers hang.
-      new RateLimiterRedis({ ...base, storeClient: options.redis, rejectIfRedisNotReady: true })
-    : new RateLimiterMemory(base);
-
+  const counters = countersOf(options);
   return {
     points: options.points,
     durationSeconds: options.durationSeconds,
     async consume(key, points = 1) {
+      let count;
       try {
-        const res = await store.consume(key, points);
-        return { allowed: true, remaining: res.remainingPoints, resetSeconds: toSeconds(res.msBeforeNext) };
+        count = await counters.change(key, points);
       } catch (error) {
-        if (error instanceof RateLimiterRes)
-          return { allowed: false, retryAfterSeconds: toSeconds(error.msBeforeNext) };
         if (options.failOpen) return { allowed: true, remaining: options.points, resetSeconds: 1 };
         throw storeUnavailable(error);
       }
+      if (count.consumed > options.points)
+        return { allowed: false, retryAfterSeconds: toSeconds(count.msLeft) };
+      return {
+        allowed: true,
+        remaining: options.points - count.consumed,
+        resetSeconds: toSeconds(count.msLeft),
+      };
     },
     async reward(key, points = 1) {
-      await guard(() => store.reward(key, points), options.failOpen);
+      await guard(() => counters.change(key, -points), options.failOpen);
     },
     async delete(key) {
-      await guard(() => store.delete(key), options.failOpen);
+      await guard(() => counters.delete(key), options.failOpen);
     },
   };
 }
