@@ -74,6 +74,43 @@ const patches = [
         xs[index - 1] = undefined
       }`,
   },
+  {
+    // A transaction waited for BEGIN's answer before running its first statement: a round trip
+    // of its own, in every transaction. A plain BEGIN on a live connection cannot fail, so its
+    // statements can follow it on the wire at once (they run after it, on the connection the
+    // transaction reserved, usually in the same socket write). BEGIN with options (isolation
+    // level, read only) could fail on a bad option and leave the statements outside a
+    // transaction, so it is still awaited. A failed BEGIN fails the transaction either way.
+    file: 'index.js',
+    before: `    try {
+      await sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], { onexecute }).execute()
+      return await Promise.race([
+        scope(connection, fn),
+        new Promise((_, reject) => connection.onclose = reject)
+      ])
+    } catch (error) {
+      throw error
+    }`,
+    after: `    try { // patched by bazaar: see scripts/patch-postgres.mjs
+      let taken
+      const reserving = new Promise(resolve => taken = resolve)
+      const beginning = sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], {
+        onexecute: c => (onexecute(c), taken())
+      }).execute()
+      options ? await beginning : await Promise.race([reserving, beginning])
+      beginning.catch(() => { /* reported by the race below */ })
+      // The pool marked the connection full when BEGIN went out, which would hold the
+      // transaction's statements back to one per round trip until BEGIN is answered.
+      connection.queue === full && move(connection, reserved)
+      return await Promise.race([
+        scope(connection, fn),
+        beginning.then(() => new Promise(() => { /* the scope settles the transaction */ })),
+        new Promise((_, reject) => connection.onclose = reject)
+      ])
+    } catch (error) {
+      throw error
+    }`,
+  },
 ];
 
 if (!existsSync(root)) process.exit(0); // a production image without dev tooling still has it; nothing to do otherwise
