@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { systemContext } from './platform/context.js';
-import { Cache, MemoryStore, RedisStore } from './platform/cache/cache.js';
+import { CACHE_INVALIDATED_CHANNEL, Cache, MemoryStore, RedisStore } from './platform/cache/cache.js';
 import { createRedis, redisConnected } from './platform/cache/redis.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/client.js';
 import { migrate } from './platform/db/migrate.js';
@@ -123,6 +123,10 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
     logger,
     {
       ttls: { catalog: config.CACHE_TTL_CATALOG, user: config.CACHE_TTL_USER, order: config.CACHE_TTL_ORDER },
+      // Only a store that processes share needs its invalidations told to the others.
+      invalidations: redis
+        ? broadcastFor({ database, redis, keyPrefix: config.REDIS_KEY_PREFIX }, CACHE_INVALIDATED_CHANNEL)
+        : undefined,
     },
   );
 
@@ -258,6 +262,7 @@ export async function buildBazaar(config: Config, options: BazaarOptions = {}) {
         await http.close();
         await jobs.stop(config.SHUTDOWN_TIMEOUT);
         await inventory.stop();
+        await cache.stop();
         mailer.close();
         redis?.disconnect();
         if (!options.database) await database.close();

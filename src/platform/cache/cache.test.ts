@@ -6,7 +6,8 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { inProcessBroadcast, type Broadcast } from '../broadcast.js';
 import { createLogger } from '../observability/logger.js';
 import { Cache, MemoryStore, RedisStore, type CacheEntity, type CacheStore } from './cache.js';
 
@@ -167,31 +168,31 @@ describe('cache when the store fails', () => {
   });
 });
 
-describe('local copies', () => {
-  /** A memory store that counts whole-entry reads and can report entries as already expired. */
-  function countingStore(expired: boolean) {
-    const memory = new MemoryStore();
-    const reads = { entries: 0, generations: 0 };
-    const store: CacheStore = {
-      read: async (k, g) => {
-        reads.entries += 1;
-        const found = await memory.read(k, g);
-        return expired && found.value
-          ? { ...found, value: { ...found.value, expiresAt: Date.now() - 1 } }
-          : found;
-      },
-      generation: (g) => {
-        reads.generations += 1;
-        return memory.generation(g);
-      },
-      writeIfGeneration: (k, g, gen, e) => memory.writeIfGeneration(k, g, gen, e),
-      invalidate: (g, k, t) => memory.invalidate(g, k, t),
-      lock: (k, t) => memory.lock(k, t),
-      unlock: (k) => memory.unlock(k),
-    };
-    return { store, reads };
-  }
+/** A memory store that counts whole-entry reads and can report entries as already expired. */
+function countingStore(expired: boolean) {
+  const memory = new MemoryStore();
+  const reads = { entries: 0, generations: 0 };
+  const store: CacheStore = {
+    read: async (k, g) => {
+      reads.entries += 1;
+      const found = await memory.read(k, g);
+      return expired && found.value
+        ? { ...found, value: { ...found.value, expiresAt: Date.now() - 1 } }
+        : found;
+    },
+    generation: (g) => {
+      reads.generations += 1;
+      return memory.generation(g);
+    },
+    writeIfGeneration: (k, g, gen, e) => memory.writeIfGeneration(k, g, gen, e),
+    invalidate: (g, k, t) => memory.invalidate(g, k, t),
+    lock: (k, t) => memory.lock(k, t),
+    unlock: (k) => memory.unlock(k),
+  };
+  return { store, reads };
+}
 
+describe('local copies', () => {
   it('answer hits with a generation check instead of reading the whole entry', async () => {
     const { store, reads } = countingStore(false);
     const writer = new Cache(store, 'l:', new Registry(), createLogger('silent'), { ttls });
@@ -225,6 +226,94 @@ describe('local copies', () => {
     const reader = new Cache(store, 'e:', new Registry(), createLogger('silent'), { ttls });
     for (let i = 0; i < 3; i += 1) await reader.getOrLoad(product, 'p12', async () => 'v');
     expect(reads.entries).toBe(4);
+  });
+});
+
+describe('local copies, with invalidations told to every process', () => {
+  afterEach(() => vi.useRealTimers());
+  const processes = (store: CacheStore, invalidations: Broadcast, prefix: string) =>
+    [1, 2].map(
+      () => new Cache(store, prefix, new Registry(), createLogger('silent'), { ttls, invalidations }),
+    ) as [Cache, Cache];
+
+  it("answer without asking the store, and give way as soon as another process's invalidation is heard", async () => {
+    const { store, reads } = countingStore(false);
+    const [writer, reader] = processes(store, inProcessBroadcast(), 'b1:');
+    expect(await reader.getOrLoad(product, 'p1', async () => 'old')).toBe('old');
+    const before = { ...reads };
+    for (let i = 0; i < 3; i += 1)
+      expect(await reader.getOrLoad(product, 'p1', async () => 'unused')).toBe('old');
+    expect(reads).toEqual(before);
+    await writer.invalidate(product, ['p1']);
+    expect(await reader.getOrLoad(product, 'p1', async () => 'new')).toBe('new');
+  });
+
+  it('ask the store again once a confirmation is a second old, so a lost message costs at most that', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { store, reads } = countingStore(false);
+    const [, reader] = processes(store, inProcessBroadcast(), 'b2:');
+    await reader.getOrLoad(product, 'p2', async () => 'old');
+    // Another process' invalidation whose message never came.
+    await new Cache(store, 'b2:', new Registry(), createLogger('silent'), { ttls }).invalidate(product, [
+      'p2',
+    ]);
+    vi.advanceTimersByTime(900);
+    expect(await reader.getOrLoad(product, 'p2', async () => 'new')).toBe('old');
+    const checks = reads.generations;
+    vi.advanceTimersByTime(200);
+    expect(await reader.getOrLoad(product, 'p2', async () => 'new')).toBe('new');
+    expect(reads.generations).toBe(checks + 1);
+  });
+
+  it("forget the writer's own copies before invalidate returns, message or not", async () => {
+    const { store } = countingStore(false);
+    const deaf: Broadcast = {
+      send: async () => undefined, // every message lost
+      listen: async (_onMessage, onListening) => {
+        onListening?.(true);
+        return async () => undefined;
+      },
+    };
+    const [writer] = processes(store, deaf, 'b3:');
+    expect(await writer.getOrLoad(product, 'p3', async () => 'old')).toBe('old');
+    await writer.invalidate(product, ['p3']);
+    expect(await writer.getOrLoad(product, 'p3', async () => 'new')).toBe('new');
+  });
+
+  it('do not answer alone from what was read while an invalidation arrived', async () => {
+    const { store, reads } = countingStore(false);
+    const [writer, reader] = processes(store, inProcessBroadcast(), 'b4:');
+    await reader.getOrLoad(product, 'warm', async () => 'listening now');
+    let loaded!: () => void;
+    const loading = reader.getOrLoad(
+      product,
+      'p4',
+      () => new Promise<string>((resolve) => (loaded = () => resolve('loaded'))),
+    );
+    await vi.waitFor(() => expect(loaded).toBeDefined());
+    await writer.invalidate(product, ['another product']);
+    loaded();
+    expect(await loading).toBe('loaded');
+    const checks = reads.generations;
+    expect(await reader.getOrLoad(product, 'p4', async () => 'unused')).toBe('loaded');
+    expect(reads.generations).toBe(checks + 1); // confirmed first
+    expect(await reader.getOrLoad(product, 'p4', async () => 'unused')).toBe('loaded');
+    expect(reads.generations).toBe(checks + 1); // then answering alone
+  });
+
+  it('ask the store for every hit while invalidations cannot be heard', async () => {
+    const { store, reads } = countingStore(false);
+    const unheard: Broadcast = {
+      send: async () => undefined,
+      listen: async () => {
+        throw new Error('no subscription');
+      },
+    };
+    const [, reader] = processes(store, unheard, 'b5:');
+    await reader.getOrLoad(product, 'p5', async () => 'v');
+    const checks = reads.generations;
+    for (let i = 0; i < 3; i += 1) await reader.getOrLoad(product, 'p5', async () => 'unused');
+    expect(reads.generations).toBe(checks + 3);
   });
 });
 

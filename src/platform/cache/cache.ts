@@ -1,6 +1,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
+import type { Broadcast } from '../broadcast.js';
 import type { Logger } from '../observability/logger.js';
 import { batchPerTurn } from '../turn-batch.js';
 
@@ -27,6 +28,13 @@ export { MemoryStore, RedisStore, type CacheStore, type StoredEntry } from './st
  * seen exactly as before, and no local copy outlives the TTL of the entry it came from. Copies
  * also carry the store's epoch: a Redis that lost its data (and so its generation counters)
  * invalidates every copy taken before.
+ *
+ * With a broadcast of invalidations (`invalidations`, the Redis deployments), every invalidation
+ * also names its generation keys to every process, which drop the copies under them at once, the
+ * writer's own process before `invalidate` returns. A copy whose generation was confirmed less
+ * than `CONFIRMED_MS` ago then answers without asking the store, while this process hears every
+ * message; so a message that is lost (a writer that died after its commit) leaves a copy stale for
+ * at most that long, and a copy loaded while any invalidation arrived is confirmed before use.
  */
 export interface CacheEntity {
   name: string;
@@ -41,6 +49,8 @@ export interface CacheEntity {
 export interface CacheOptions {
   /** Seconds entries of each TTL group live; a group missing or 0 is not cached. */
   ttls: Record<string, number>;
+  /** Invalidations told to every process sharing the store (see the class comment). */
+  invalidations?: Broadcast;
 }
 
 const LOCK_MS = 5_000;
@@ -50,11 +60,19 @@ const GENERATION_GRACE_SECONDS = 60;
 
 /** Budget of the local copies, counted in characters of their JSON. */
 const LOCAL_MAX_CHARS = 8 * 1024 * 1024;
+/** How long a confirmed local copy answers without asking the store, while invalidations are heard. */
+const CONFIRMED_MS = 1_000;
 
 const tracer = trace.getTracer('bazaar');
 
+/** The broadcast that names the generation keys of every invalidation (see `CacheOptions`). */
+export const CACHE_INVALIDATED_CHANNEL = 'cache:invalidated';
+
 interface LocalCopy extends Generation {
+  generationKey: string;
   expiresAt: number;
+  /** When the store last confirmed the generation (0: never); see CONFIRMED_MS. */
+  confirmedAt: number;
   value: unknown;
 }
 
@@ -68,6 +86,11 @@ export class Cache {
   private pending: { generationKeys: string[]; keys: string[]; ttl: number }[] = [];
   private readonly generationsBatch = batchPerTurn<string, Map<string, Generation>>();
   private lastErrorLog = 0;
+  /** Whether this process hears every invalidation now; only then do confirmed copies answer alone. */
+  private hearing = false;
+  /** Bumped by every invalidation heard and every gap in hearing them. */
+  private heard = 0;
+  private listening: Promise<(() => Promise<void>) | undefined> | undefined;
 
   constructor(
     private readonly store: CacheStore,
@@ -129,7 +152,7 @@ export class Cache {
     const keys = entity.invalidation === 'entity' ? [] : ids.map((id) => this.key(entity, id));
     if (generationKeys.length === 0) return;
     this.pending.push({ generationKeys, keys, ttl: this.ttlOf(entity) + GENERATION_GRACE_SECONDS });
-    await this.flushPending();
+    await this.announce(generationKeys);
   }
 
   /** Drops every entry of these entity-wide entities, in one round trip. Never throws. */
@@ -137,8 +160,56 @@ export class Cache {
     if (entities.some((e) => e.invalidation !== 'entity'))
       throw new Error('Entities invalidated per key need ids.');
     const ttl = Math.max(...entities.map((e) => this.ttlOf(e))) + GENERATION_GRACE_SECONDS;
-    this.pending.push({ generationKeys: entities.map((e) => this.generationKey(e, '')), keys: [], ttl });
+    const generationKeys = entities.map((e) => this.generationKey(e, ''));
+    this.pending.push({ generationKeys, keys: [], ttl });
+    await this.announce(generationKeys);
+  }
+
+  /** Stops hearing invalidations and forgets the local copies. */
+  async stop(): Promise<void> {
+    const stopListening = await this.listening;
+    this.listening = undefined;
+    this.hearing = false;
+    this.forget();
+    await stopListening?.().catch(() => undefined);
+  }
+
+  /**
+   * Applies an invalidation that was just queued: this process forgets the copies at once, the
+   * store bumps the generations, and then every other process is told to forget theirs (after the
+   * bump, so that one re-checking a copy meets the new generation).
+   */
+  private async announce(generationKeys: string[]): Promise<void> {
+    this.forget(generationKeys);
     await this.flushPending();
+    await this.options.invalidations?.send(generationKeys).catch((error: unknown) => {
+      this.reportError(error);
+    });
+  }
+
+  private async listen(invalidations: Broadcast): Promise<(() => Promise<void>) | undefined> {
+    try {
+      return await invalidations.listen(
+        (generationKeys) => this.forget(generationKeys),
+        (hearing) => {
+          this.forget();
+          this.hearing = hearing;
+        },
+      );
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /** Drops the local copies under these generation keys (all of them without keys). */
+  private forget(generationKeys?: string[]): void {
+    this.heard++;
+    if (!generationKeys) return this.local.clear();
+    const dropped = new Set(generationKeys);
+    const keys: string[] = [];
+    for (const [key, copy] of this.local.entries()) if (dropped.has(copy.generationKey)) keys.push(key);
+    for (const key of keys) this.local.delete(key);
   }
 
   private async coalesced<T>(
@@ -167,13 +238,21 @@ export class Cache {
     report: (result: Result) => void,
   ): Promise<T> {
     const generationKey = this.generationKey(entity, entity.invalidation === 'entity' ? '' : id);
+    if (this.options.invalidations) this.listening ??= this.listen(this.options.invalidations);
+    // A copy taken from what was read while an invalidation arrived may predate it: not confirmed.
+    const heardBefore = this.heard;
     let entry;
     try {
       if (!(await this.flushPending())) throw new Error('invalidations are waiting for the cache store');
       const copy = this.local.get(key);
       if (copy && copy.expiresAt > Date.now()) {
+        if (this.hearing && Date.now() - copy.confirmedAt < CONFIRMED_MS) {
+          this.count(entity, 'hit', report);
+          return copy.value as T;
+        }
         const now = await this.currentGeneration(generationKey);
         if (now.generation === copy.generation && now.epoch === copy.epoch) {
+          if (this.heard === heardBefore) copy.confirmedAt = Date.now();
           this.count(entity, 'hit', report);
           return copy.value as T;
         }
@@ -187,7 +266,7 @@ export class Cache {
     }
     if (entry.value !== undefined && entry.value.generation === entry.generation) {
       this.count(entity, 'hit', report);
-      return this.keepLocally(key, entry.epoch, entry.value);
+      return this.keepLocally(key, generationKey, entry.epoch, entry.value, heardBefore);
     }
     this.count(entity, 'miss', report);
     const owner = await this.store.lock(`${key}:lock`, LOCK_MS).catch(() => true);
@@ -206,11 +285,13 @@ export class Cache {
       return value;
     }
     // Kept under the generation it was loaded in: if the store refused it, the check refuses it too.
-    this.keepLocally(key, entry.epoch, {
-      generation: entry.generation,
-      expiresAt: Date.now() + ttlSeconds * 1000,
-      data,
-    });
+    this.keepLocally(
+      key,
+      generationKey,
+      entry.epoch,
+      { generation: entry.generation, expiresAt: Date.now() + ttlSeconds * 1000, data },
+      heardBefore,
+    );
     return value;
   }
 
@@ -227,13 +308,30 @@ export class Cache {
     return generations.get(generationKey)!;
   }
 
-  /** Parses a stored entry once and keeps it, frozen, for the rest of its life. */
-  private keepLocally<T>(key: string, epoch: string, entry: StoredEntry): T {
+  /**
+   * Parses a stored entry once and keeps it, frozen, for the rest of its life; confirmed now
+   * unless an invalidation arrived since the lookup began (`heardBefore`).
+   */
+  private keepLocally<T>(
+    key: string,
+    generationKey: string,
+    epoch: string,
+    entry: StoredEntry,
+    heardBefore: number,
+  ): T {
     const value = deepFreeze(JSON.parse(entry.data) as T);
+    const confirmedAt = this.heard === heardBefore ? Date.now() : 0;
     if (entry.expiresAt > Date.now())
       this.local.set(
         key,
-        { generation: entry.generation, epoch, expiresAt: entry.expiresAt, value },
+        {
+          generation: entry.generation,
+          generationKey,
+          epoch,
+          expiresAt: entry.expiresAt,
+          confirmedAt,
+          value,
+        },
         { size: Math.max(1, entry.data.length) },
       );
     return value;
