@@ -3,7 +3,7 @@
  * transaction), the order lifecycle with its status history, expiry of unpaid orders, and the
  * shipping and tax rates checkout prices with.
  */
-export { createOrdersModule, markOrderPaid, type Orders, type OrdersDeps } from './module.js';
+export { createOrdersModule, markOrderPaid, type Orders, type OrdersDeps, type PaidOrder } from './module.js';
 export { getOrderById, getOrderForActor } from './queries.js';
 export { lastUtcDays, salesByDay, type Revenue, type SalesDay } from './sales-report.js';
 export type { OrderLine, OrderSummary } from './records.js';

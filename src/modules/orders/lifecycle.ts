@@ -1,6 +1,6 @@
 import { and, asc, eq, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { inTransaction, type Context, type TxContext } from '../../platform/context.js';
+import { allOf, beforeCommit, inTransaction, type Context, type TxContext } from '../../platform/context.js';
 import { prepared } from '../../platform/db/prepared.js';
 import { conflict, notFound, validation } from '../../platform/errors.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
@@ -72,15 +72,19 @@ async function moveOrder(
       .returning();
     if (!row) continue; // changed meanwhile: decide again on what it is now
     await orderChanged(tx, [orderId]);
-    await recordStatusChange(tx.db, {
-      orderId,
-      userId: row.userId,
-      from,
-      to,
-      actorType: actorTypeOf(tx.actor),
-      actorId: tx.actor?.id ?? null,
-      note: move.note,
-    });
+    // Nobody waits for the history row: it goes out with the transaction's next statement.
+    await beforeCommit(
+      tx,
+      recordStatusChange(tx.db, {
+        orderId,
+        userId: row.userId,
+        from,
+        to,
+        actorType: actorTypeOf(tx.actor),
+        actorId: tx.actor?.id ?? null,
+        note: move.note,
+      }),
+    );
     return { from, row };
   }
   throw conflict('The order changed while this request ran; reload it and try again.');
@@ -256,16 +260,20 @@ export async function markPaid(
   inventory: Pick<Inventory, 'commitStock'>,
   orderId: string,
   note: string,
-): Promise<boolean> {
-  const moved = await moveOrder(tx, orderId, {
-    to: 'paid',
-    note,
-    settled: (current) => current.paidAt !== null,
-    set: { paidAt: sql`now()` },
-  });
-  if (!moved) return false;
-  await inventory.commitStock(tx, await stockLinesOf(tx, orderId), orderId);
-  return true;
+): Promise<OrderRow | undefined> {
+  // An order's lines never change: they are read alongside its move, not after it.
+  const [moved, lines] = await allOf([
+    moveOrder(tx, orderId, {
+      to: 'paid',
+      note,
+      settled: (current) => current.paidAt !== null,
+      set: { paidAt: sql`now()` },
+    }),
+    stockLinesOf(tx, orderId),
+  ]);
+  if (!moved) return undefined;
+  await inventory.commitStock(tx, lines, orderId);
+  return moved.row;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Inventory } from '../inventory/index.js';
 import { registerUserDataContributor } from '../users/index.js';
 import { placeOrder, type PlaceOrderInput } from './checkout.js';
 import { expireUnpaidOrders, markPaid } from './lifecycle.js';
+import { formatOrderNumber } from './records.js';
 import type { OrderDetail } from './queries.js';
 import { orderRoutes } from './routes.js';
 import { orderSettingsRoutes } from './settings-routes.js';
@@ -45,10 +46,24 @@ export interface Orders {
 /** The stock functions `markOrderPaid` needs; they run in the caller's transaction and hold no state. */
 let stockForPayments: Pick<Inventory, 'commitStock'> | undefined;
 
-/** `markOrderPaid` for other modules: the payment's transaction, the stock of the app's inventory. */
-export function markOrderPaid(tx: TxContext, orderId: string, note: string): Promise<boolean> {
+/** The order a payment paid, as the payment's event names it. */
+export interface PaidOrder {
+  number: string;
+  email: string;
+}
+
+/**
+ * `markOrderPaid` for other modules: the payment's transaction, the stock of the app's inventory.
+ * The order it paid, or undefined when the order was paid already.
+ */
+export async function markOrderPaid(
+  tx: TxContext,
+  orderId: string,
+  note: string,
+): Promise<PaidOrder | undefined> {
   if (!stockForPayments) throw new Error('The orders module is not created yet (createOrdersModule).');
-  return markPaid(tx, stockForPayments, orderId, note);
+  const row = await markPaid(tx, stockForPayments, orderId, note);
+  return row && { number: formatOrderNumber(row.number), email: row.email };
 }
 
 export function createOrdersModule(deps: OrdersDeps): Orders {

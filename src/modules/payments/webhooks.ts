@@ -3,7 +3,7 @@ import { inTransaction, type Context, type TxContext } from '../../platform/cont
 import { prepared } from '../../platform/db/prepared.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isUuid } from '../../platform/ids.js';
-import { getOrderById, markOrderPaid } from '../orders/index.js';
+import { getOrderById, markOrderPaid, type PaidOrder } from '../orders/index.js';
 import type { PaymentsDeps } from './deps.js';
 import {
   EVENT_SOURCE,
@@ -209,31 +209,31 @@ const movePayment = prepared((db) =>
  * while the customer authenticated — is not silently kept: the payment is flagged and refunded.
  */
 async function paymentSucceeded(tx: TxContext, deps: PaymentsDeps, payment: Payment): Promise<boolean> {
-  let unneeded: AutoRefundReason | undefined;
+  let paid: PaidOrder | undefined;
+  // Why the money goes back when the order was not paid by this payment.
+  let refundReason: AutoRefundReason = 'duplicate_payment';
   try {
     // A savepoint: a refused transition must not abort the webhook's transaction.
-    const paid = await tx.db.transaction((savepoint) =>
+    paid = await tx.db.transaction((savepoint) =>
       markOrderPaid(
         { ...tx, db: savepoint },
         payment.orderId,
         `Paid by payment ${payment.id} (${payment.gateway} ${payment.gatewayReference}).`,
       ),
     );
-    if (!paid) unneeded = 'duplicate_payment';
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'CONFLICT')) throw error;
-    unneeded = 'order_not_payable';
+    refundReason = 'order_not_payable';
   }
-  if (unneeded) {
-    await startAutomaticRefund(tx, deps, payment, unneeded);
+  if (!paid) {
+    await startAutomaticRefund(tx, deps, payment, refundReason);
     return false;
   }
 
-  const order = await getOrderById(tx, payment.orderId);
   await deps.jobs.publish<PaymentSucceededEvent>(
     tx.db,
     PAYMENT_SUCCEEDED,
-    eventData(payment, order),
+    eventData(payment, paid),
     EVENT_SOURCE,
   );
   return true;
