@@ -45,6 +45,8 @@ export async function createProduct(
 export interface PlacedOrder {
   id: string;
   number: string;
+  /** The contact address given at checkout (not the account's). */
+  email: string;
   total: number;
   currency: string;
 }
@@ -68,7 +70,13 @@ export async function placeOrder(
   );
   if (res.status !== 201) throw new Error(`order: ${res.status} ${res.raw}`);
   const data = res.body.data;
-  return { id: data.id, number: data.number, total: data.totals.total, currency: data.totals.currency };
+  return {
+    id: data.id,
+    number: data.number,
+    email: data.email,
+    total: data.totals.total,
+    currency: data.totals.currency,
+  };
 }
 
 export async function orderStatus(app: TestApp, token: string, orderId: string): Promise<string> {

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../src/platform/jobs/jobs.js';
 import { createTestApp, signInAdmin, signUp, waitFor, type TestApp } from './helpers/app.js';
 import {
   createProduct,
@@ -27,11 +28,16 @@ describe('payments through the test gateway', () => {
   let customer: Awaited<ReturnType<typeof signUp>>;
   let secret: string;
 
+  const succeeded: DomainEvent<Record<string, unknown>>[] = [];
   beforeAll(async () => {
     app = await createTestApp({
       listen: true,
       work: true,
       env: { SHOP_NAME: 'Payments Test Shop', SHOP_ADDRESS: '1 Market Street|10115 Berlin|Germany' },
+      setup: (bazaar) =>
+        bazaar.jobs.subscribe<Record<string, unknown>>('payment.succeeded', 'test-spy', async (event) => {
+          succeeded.push(event);
+        }),
     });
     admin = await signInAdmin(app);
     customer = await signUp(app);
@@ -131,6 +137,16 @@ describe('payments through the test gateway', () => {
     expect(confirmed.body).not.toHaveProperty('request_id');
 
     await waitForOrderStatus(app, customer.accessToken, placed.id, 'paid');
+    const event = await waitFor(() => succeeded.find((e) => e.data.payment_id === payment.id));
+    expect(event.data).toEqual({
+      payment_id: payment.id,
+      order_id: placed.id,
+      order_number: placed.number,
+      amount: placed.total,
+      currency: placed.currency,
+      user_id: customer.userId,
+      email: placed.email,
+    });
     expect(await paymentOf(app, customer.accessToken, payment.id)).toMatchObject({
       status: 'succeeded',
       amount_refunded: 0,
