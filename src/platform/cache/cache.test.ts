@@ -80,6 +80,16 @@ describe.each(stores)('cache on %s', (name, makeStore) => {
     expect(await cache.getOrLoad(product, 'p4', async () => 'after the write')).toBe('after the write');
   });
 
+  it("releases the loader's lock with its write, or when its load fails", async () => {
+    const store = makeStore();
+    const cache = new Cache(store, prefix, new Registry(), createLogger('silent'), { ttls });
+    expect(await cache.getOrLoad(product, 'p20', async () => 'v')).toBe('v');
+    expect(await store.lock(`${cache.key(product, 'p20')}:lock`, 1000)).toBe(true);
+    const failed = cache.getOrLoad(product, 'p21', () => Promise.reject(new Error('database down')));
+    await expect(failed).rejects.toThrow('database down');
+    expect(await store.lock(`${cache.key(product, 'p21')}:lock`, 1000)).toBe(true);
+  });
+
   it('drops every entry of an entity-wide entity with one invalidation', async () => {
     const cache = newCache();
     await cache.getOrLoad(page, 'a', async () => 'a1');
@@ -148,8 +158,8 @@ describe('cache when the store fails', () => {
     const flaky: CacheStore = {
       read: (k, g) => (down ? Promise.reject(new Error('down')) : memory.read(k, g)),
       generation: (g) => (down ? Promise.reject(new Error('down')) : memory.generation(g)),
-      writeIfGeneration: (k, g, gen, e) =>
-        down ? Promise.reject(new Error('down')) : memory.writeIfGeneration(k, g, gen, e),
+      writeIfGeneration: (k, g, gen, e, l) =>
+        down ? Promise.reject(new Error('down')) : memory.writeIfGeneration(k, g, gen, e, l),
       invalidate: (g, k, t) => (down ? Promise.reject(new Error('down')) : memory.invalidate(g, k, t)),
       lock: (k, t) => (down ? Promise.reject(new Error('down')) : memory.lock(k, t)),
       unlock: (k) => (down ? Promise.reject(new Error('down')) : memory.unlock(k)),
@@ -184,7 +194,7 @@ function countingStore(expired: boolean) {
       reads.generations += 1;
       return memory.generation(g);
     },
-    writeIfGeneration: (k, g, gen, e) => memory.writeIfGeneration(k, g, gen, e),
+    writeIfGeneration: (k, g, gen, e, l) => memory.writeIfGeneration(k, g, gen, e, l),
     invalidate: (g, k, t) => memory.invalidate(g, k, t),
     lock: (k, t) => memory.lock(k, t),
     unlock: (k) => memory.unlock(k),

@@ -274,12 +274,19 @@ export class Cache {
       const other = await this.waitForOtherLoader(key, generationKey);
       if (other !== undefined) return JSON.parse(other) as T;
     }
-    const value = await load();
+    let value: T;
+    try {
+      value = await load();
+    } catch (error) {
+      // Others waiting for this load go to their own loaders at once rather than after the lock's TTL.
+      if (owner) await this.store.unlock(`${key}:lock`).catch(() => undefined);
+      throw error;
+    }
     const data = JSON.stringify(value);
     const ttlSeconds = this.ttlOf(entity);
     try {
-      await this.store.writeIfGeneration(key, generationKey, entry.generation, { data, ttlSeconds });
-      if (owner) await this.store.unlock(`${key}:lock`);
+      const lock = owner ? `${key}:lock` : undefined;
+      await this.store.writeIfGeneration(key, generationKey, entry.generation, { data, ttlSeconds }, lock);
     } catch (error) {
       this.reportError(error);
       return value;

@@ -27,12 +27,16 @@ export interface CacheStore {
   read(key: string, generationKey: string, epochKey: string): Promise<Generation & { value?: StoredEntry }>;
   /** The current generation and epoch alone (a few bytes: the check of a local copy). */
   generation(generationKey: string, epochKey: string): Promise<Generation>;
-  /** Stores the entry only if the generation key still holds `generation`: no invalidation since the read. */
+  /**
+   * Stores the entry only if the generation key still holds `generation`: no invalidation since
+   * the read. Releases `lock` (taken with `lock`) in the same step, when given.
+   */
   writeIfGeneration(
     key: string,
     generationKey: string,
     generation: string,
     entry: { data: string; ttlSeconds: number },
+    lock?: string,
   ): Promise<void>;
   /** Bumps the generation keys (each kept `generationTtlSeconds`) and deletes `keys`. */
   invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number): Promise<void>;
@@ -75,9 +79,13 @@ export class MemoryStore implements CacheStore {
     generationKey: string,
     generation: string,
     entry: { data: string; ttlSeconds: number },
+    lock?: string,
   ) {
-    if ((this.generations.get(generationKey) ?? '') !== generation) return;
-    this.entries.set(key, encode(generation, entry.ttlSeconds, entry.data), { ttl: entry.ttlSeconds * 1000 });
+    if ((this.generations.get(generationKey) ?? '') === generation)
+      this.entries.set(key, encode(generation, entry.ttlSeconds, entry.data), {
+        ttl: entry.ttlSeconds * 1000,
+      });
+    if (lock !== undefined) this.entries.delete(lock);
   }
   async invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number) {
     for (const key of generationKeys) {
@@ -96,17 +104,30 @@ export class MemoryStore implements CacheStore {
   }
 }
 
-// KEYS: entry, generation. ARGV: expected generation ('' = none), encoded entry, TTL seconds.
+// KEYS: entry, generation[, lock to release]. ARGV: expected generation ('' = none), encoded
+// entry, TTL seconds.
 const WRITE_IF_GENERATION = `
-local current = redis.call('GET', KEYS[2]) or ''
-if current == ARGV[1] then
+local stored = 0
+if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
+  stored = 1
 end
-return 0`;
+if KEYS[3] then
+  redis.call('DEL', KEYS[3])
+end
+return stored`;
+
+type WriteIfGeneration = (keyCount: number, ...keysThenArgs: (string | number)[]) => Promise<number>;
 
 export class RedisStore implements CacheStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly writeScript: WriteIfGeneration;
+
+  constructor(private readonly redis: Redis) {
+    // Run by its hash; ioredis loads the script when Redis does not know it.
+    redis.defineCommand('bazaarCacheWriteIfGeneration', { lua: WRITE_IF_GENERATION });
+    const client = redis as unknown as { bazaarCacheWriteIfGeneration: WriteIfGeneration };
+    this.writeScript = client.bazaarCacheWriteIfGeneration.bind(redis);
+  }
 
   async read(key: string, generationKey: string, epochKey: string) {
     const [stored, generation, epoch] = await this.redis.mget(key, generationKey, epochKey);
@@ -130,12 +151,12 @@ export class RedisStore implements CacheStore {
     generationKey: string,
     generation: string,
     entry: { data: string; ttlSeconds: number },
+    lock?: string,
   ) {
-    await this.redis.eval(
-      WRITE_IF_GENERATION,
-      2,
-      key,
-      generationKey,
+    const keys = lock === undefined ? [key, generationKey] : [key, generationKey, lock];
+    await this.writeScript(
+      keys.length,
+      ...keys,
       generation,
       encode(generation, entry.ttlSeconds, entry.data),
       entry.ttlSeconds,
