@@ -189,7 +189,10 @@ describe.skipIf(!process.env.DATABASE_URL)('checkout under concurrency (PostgreS
         sql`select status from orders where id = ${order.data.id}`,
       );
       if (row!.status === 'paid') {
-        expect(paid).toEqual({ status: 'fulfilled', value: true });
+        expect(paid).toEqual({
+          status: 'fulfilled',
+          value: { number: expect.stringMatching(/^BZ-\d+$/), email: 'race@example.com' },
+        });
         expect(expired).toEqual({ status: 'fulfilled', value: 0 });
       } else {
         expect(row!.status).toBe('cancelled');
