@@ -19,6 +19,55 @@ export interface Broadcast {
   ): Promise<() => Promise<void>>;
 }
 
+/**
+ * One process' hearing of a broadcast of changes, for those that keep per-process copies the
+ * messages drop (storefront stock, cache entries): it listens once, from the first `start`, and
+ * knows whether every message is heard now. Messages go to `onMessage`; `onGap` is called
+ * whenever the process may have missed some or starts hearing all again (and at `stop`), the
+ * moment to forget every copy. A broadcast that cannot be listened to goes to `onUnavailable`,
+ * and the process never counts as hearing.
+ */
+export class BroadcastListener {
+  /** True while every message sent is heard: copies may be kept only then. */
+  hearing = false;
+  private listening: Promise<(() => Promise<void>) | undefined> | undefined;
+
+  constructor(
+    private readonly broadcast: Broadcast,
+    private readonly handlers: {
+      onMessage: (items: string[]) => void;
+      onGap: () => void;
+      onUnavailable: (error: unknown) => void;
+    },
+  ) {}
+
+  /** Starts listening, once; cheap to call on every read. */
+  start(): void {
+    this.listening ??= this.listen();
+  }
+
+  /** Stops listening; the process no longer hears, and forgets (`onGap`). */
+  async stop(): Promise<void> {
+    const stopListening = await this.listening;
+    this.listening = undefined;
+    this.hearing = false;
+    this.handlers.onGap();
+    await stopListening?.().catch(() => undefined);
+  }
+
+  private async listen(): Promise<(() => Promise<void>) | undefined> {
+    try {
+      return await this.broadcast.listen(this.handlers.onMessage, (hearing) => {
+        this.handlers.onGap();
+        this.hearing = hearing;
+      });
+    } catch (error) {
+      this.handlers.onUnavailable(error);
+      return undefined;
+    }
+  }
+}
+
 /** How long `listen` waits for its Redis subscription before going on without it. */
 const SUBSCRIBE_TIMEOUT_MS = 2_000;
 

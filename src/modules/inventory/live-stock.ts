@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
-import type { Broadcast } from '../../platform/broadcast.js';
+import { BroadcastListener, type Broadcast } from '../../platform/broadcast.js';
 import type { Database, Tx } from '../../platform/db/client.js';
 import { onCommit } from '../../platform/db/commit-hooks.js';
 import { prepared } from '../../platform/db/prepared.js';
@@ -47,11 +47,10 @@ export interface LiveStockOptions {
 export class LiveStock {
   private readonly copies = new LRUCache<string, { available: number | null }>({ max: MAX_COPIES });
   private readonly batched = batchPerTurn<string, Map<string, number>>();
-  /** Bumped by every change heard and every gap in hearing them. */
+  /** Bumped by every change heard or made here and every gap in hearing them. */
   private changes = 0;
-  /** Whether this process hears every change now; copies are kept only then. */
-  private hearing = false;
-  private listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** Copies are kept only while this process hears every change. */
+  private readonly changesHeard: BroadcastListener;
   private readonly fromCopy: Counter.Internal;
   private readonly fromDatabase: Counter.Internal;
 
@@ -64,6 +63,15 @@ export class LiveStock {
     });
     this.fromCopy = reads.labels('copy');
     this.fromDatabase = reads.labels('database');
+    this.changesHeard = new BroadcastListener(options.broadcast, {
+      onMessage: (variantIds) => this.forget(variantIds),
+      onGap: () => this.forgetAll(),
+      onUnavailable: (error) =>
+        options.logger.warn(
+          { err: error },
+          'stock changes unheard; storefront stock is read for every answer',
+        ),
+    });
   }
 
   /**
@@ -72,7 +80,7 @@ export class LiveStock {
    */
   async availableOf(variantIds: string[]): Promise<Map<string, number>> {
     if (this.options.ttlMs <= 0) return this.read(variantIds);
-    this.listening ??= this.listen();
+    this.changesHeard.start();
     const available = new Map<string, number>();
     const missing: string[] = [];
     for (const id of variantIds) {
@@ -109,11 +117,7 @@ export class LiveStock {
 
   /** Forgets this process' copies and stops listening for changes. */
   async stop(): Promise<void> {
-    const stopListening = await this.listening;
-    this.listening = undefined;
-    this.hearing = false;
-    this.forgetAll();
-    await stopListening?.().catch(() => undefined);
+    await this.changesHeard.stop();
   }
 
   private read(ids: string[]): Promise<Map<string, number>> {
@@ -130,30 +134,12 @@ export class LiveStock {
     const rows = await availableById(this.options.db, { ids });
     const available = new Map(rows.map((row) => [row.variantId, row.available]));
     // Only a process that listens (TTL above 0) can be hearing.
-    if (this.hearing && this.changes === changesBefore) {
+    if (this.changesHeard.hearing && this.changes === changesBefore) {
       for (const id of ids) {
         this.copies.set(id, { available: available.get(id) ?? null }, { ttl: this.options.ttlMs });
       }
     }
     return available;
-  }
-
-  private async listen(): Promise<(() => Promise<void>) | undefined> {
-    try {
-      return await this.options.broadcast.listen(
-        (variantIds) => this.forget(variantIds),
-        (hearing) => {
-          this.forgetAll();
-          this.hearing = hearing;
-        },
-      );
-    } catch (error) {
-      this.options.logger.warn(
-        { err: error },
-        'stock changes unheard; storefront stock is read for every answer',
-      );
-      return undefined;
-    }
   }
 
   private forget(variantIds: readonly string[]): void {

@@ -1,7 +1,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
-import type { Broadcast } from '../broadcast.js';
+import { BroadcastListener, type Broadcast } from '../broadcast.js';
 import type { Logger } from '../observability/logger.js';
 import { batchPerTurn } from '../turn-batch.js';
 
@@ -86,11 +86,10 @@ export class Cache {
   private pending: { generationKeys: string[]; keys: string[]; ttl: number }[] = [];
   private readonly generationsBatch = batchPerTurn<string, Map<string, Generation>>();
   private lastErrorLog = 0;
-  /** Whether this process hears every invalidation now; only then do confirmed copies answer alone. */
-  private hearing = false;
-  /** Bumped by every invalidation heard and every gap in hearing them. */
+  /** Confirmed copies answer alone only while this process hears every invalidation. */
+  private readonly invalidationsHeard: BroadcastListener | undefined;
+  /** Bumped by every invalidation heard or made here and every gap in hearing them. */
   private heard = 0;
-  private listening: Promise<(() => Promise<void>) | undefined> | undefined;
 
   constructor(
     private readonly store: CacheStore,
@@ -105,6 +104,13 @@ export class Cache {
       labelNames: ['entity', 'result'] as const,
       registers: [registry],
     });
+    this.invalidationsHeard =
+      options.invalidations &&
+      new BroadcastListener(options.invalidations, {
+        onMessage: (generationKeys) => this.forget(generationKeys),
+        onGap: () => this.forget(),
+        onUnavailable: (error) => this.reportError(error),
+      });
   }
 
   key(entity: CacheEntity, id: string): string {
@@ -167,11 +173,7 @@ export class Cache {
 
   /** Stops hearing invalidations and forgets the local copies. */
   async stop(): Promise<void> {
-    const stopListening = await this.listening;
-    this.listening = undefined;
-    this.hearing = false;
-    this.forget();
-    await stopListening?.().catch(() => undefined);
+    await this.invalidationsHeard?.stop();
   }
 
   /**
@@ -185,21 +187,6 @@ export class Cache {
     await this.options.invalidations?.send(generationKeys).catch((error: unknown) => {
       this.reportError(error);
     });
-  }
-
-  private async listen(invalidations: Broadcast): Promise<(() => Promise<void>) | undefined> {
-    try {
-      return await invalidations.listen(
-        (generationKeys) => this.forget(generationKeys),
-        (hearing) => {
-          this.forget();
-          this.hearing = hearing;
-        },
-      );
-    } catch (error) {
-      this.reportError(error);
-      return undefined;
-    }
   }
 
   /** Drops the local copies under these generation keys (all of them without keys). */
@@ -238,7 +225,7 @@ export class Cache {
     report: (result: Result) => void,
   ): Promise<T> {
     const generationKey = this.generationKey(entity, entity.invalidation === 'entity' ? '' : id);
-    if (this.options.invalidations) this.listening ??= this.listen(this.options.invalidations);
+    this.invalidationsHeard?.start();
     // A copy taken from what was read while an invalidation arrived may predate it: not confirmed.
     const heardBefore = this.heard;
     let entry;
@@ -246,7 +233,7 @@ export class Cache {
       if (!(await this.flushPending())) throw new Error('invalidations are waiting for the cache store');
       const copy = this.local.get(key);
       if (copy && copy.expiresAt > Date.now()) {
-        if (this.hearing && Date.now() - copy.confirmedAt < CONFIRMED_MS) {
+        if (this.invalidationsHeard?.hearing && Date.now() - copy.confirmedAt < CONFIRMED_MS) {
           this.count(entity, 'hit', report);
           return copy.value as T;
         }
