@@ -48,3 +48,14 @@ export function redisConnected(client: Redis, timeoutMs: number): Promise<boolea
     client.once('ready', onReady);
   });
 }
+
+/**
+ * A Lua script of `redis`, called with its keys and arguments. It runs by its hash; ioredis loads
+ * it on a connection where Redis does not know it yet.
+ */
+export function redisScript<R>(redis: Redis, name: string, lua: string) {
+  redis.defineCommand(name, { lua });
+  const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>;
+  const run = commands[name]!.bind(redis);
+  return (keys: string[], args: (string | number)[]): Promise<R> => run(keys.length, ...keys, ...args);
+}

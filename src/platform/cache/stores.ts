@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { redisScript } from './redis.js';
 
 export interface Generation {
   generation: string;
@@ -117,16 +118,11 @@ if KEYS[3] then
 end
 return stored`;
 
-type WriteIfGeneration = (keyCount: number, ...keysThenArgs: (string | number)[]) => Promise<number>;
-
 export class RedisStore implements CacheStore {
-  private readonly writeScript: WriteIfGeneration;
+  private readonly writeScript: (keys: string[], args: (string | number)[]) => Promise<number>;
 
   constructor(private readonly redis: Redis) {
-    // Run by its hash; ioredis loads the script when Redis does not know it.
-    redis.defineCommand('bazaarCacheWriteIfGeneration', { lua: WRITE_IF_GENERATION });
-    const client = redis as unknown as { bazaarCacheWriteIfGeneration: WriteIfGeneration };
-    this.writeScript = client.bazaarCacheWriteIfGeneration.bind(redis);
+    this.writeScript = redisScript(redis, 'bazaarCacheWriteIfGeneration', WRITE_IF_GENERATION);
   }
 
   async read(key: string, generationKey: string, epochKey: string) {
@@ -154,13 +150,11 @@ export class RedisStore implements CacheStore {
     lock?: string,
   ) {
     const keys = lock === undefined ? [key, generationKey] : [key, generationKey, lock];
-    await this.writeScript(
-      keys.length,
-      ...keys,
+    await this.writeScript(keys, [
       generation,
       encode(generation, entry.ttlSeconds, entry.data),
       entry.ttlSeconds,
-    );
+    ]);
   }
   async invalidate(generationKeys: string[], keys: string[], generationTtlSeconds: number) {
     const batch = this.redis.multi();

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisScript } from '../cache/redis.js';
 
 /** A fixed-window counter after a change: the points counted in its window and the ms left of it. */
 export interface WindowCount {
@@ -35,8 +36,6 @@ interface Counter {
   changes: Change[];
 }
 
-type ChangeWindows = (keyCount: number, ...keysThenArgs: (string | number)[]) => Promise<[number, number][]>;
-
 /**
  * Fixed-window counters in Redis, changed once per turn of the event loop. The changes asked for
  * during a turn (the rate-limit count of every request read in it) reach Redis as one script
@@ -46,13 +45,10 @@ type ChangeWindows = (keyCount: number, ...keysThenArgs: (string | number)[]) =>
  */
 export class RedisWindows {
   private turn = new Map<string, Counter>();
-  private readonly changeWindows: ChangeWindows;
+  private readonly changeWindows: (keys: string[], args: number[]) => Promise<[number, number][]>;
 
   constructor(private readonly redis: Redis) {
-    // defineCommand runs the script by its hash and loads it when Redis does not know it.
-    redis.defineCommand('bazaarChangeWindows', { lua: CHANGE_WINDOWS });
-    const client = redis as unknown as { bazaarChangeWindows: ChangeWindows };
-    this.changeWindows = client.bazaarChangeWindows.bind(redis);
+    this.changeWindows = redisScript(redis, 'bazaarChangeWindows', CHANGE_WINDOWS);
   }
 
   /** Adds `points` (negative to give some back) to `key`, whose window lasts `windowSeconds`. */
@@ -72,11 +68,11 @@ export class RedisWindows {
   private async send(): Promise<void> {
     const counters = [...this.turn];
     this.turn = new Map();
-    const args: (string | number)[] = counters.map(([key]) => key);
-    for (const [, counter] of counters) args.push(sum(counter.changes), counter.windowSeconds);
+    const keys = counters.map(([key]) => key);
+    const args = counters.flatMap(([, counter]) => [sum(counter.changes), counter.windowSeconds]);
     let counts: [number, number][];
     try {
-      counts = await this.changeWindows(counters.length, ...args);
+      counts = await this.changeWindows(keys, args);
     } catch (error) {
       for (const [, counter] of counters) for (const change of counter.changes) change.reject(error);
       return;
