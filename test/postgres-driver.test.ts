@@ -83,8 +83,7 @@ describe.skipIf(!testDatabaseUrl)(
     });
 
     it('runs the statements sent before BEGIN is answered inside the transaction', async () => {
-      const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
-      try {
+      await onOneConnection(async (sql) => {
         const failed = await sql
           .begin(async (tx) => {
             await tx.unsafe(`insert into ${table} (tag) values ('rolled-back')`);
@@ -95,16 +94,13 @@ describe.skipIf(!testDatabaseUrl)(
         expect(await count('rolled-back')).toBe(0);
         await sql.begin((tx) => tx.unsafe(`insert into ${table} (tag) values ('committed')`));
         expect(await count('committed')).toBe(1);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
+      });
     });
 
     it("keeps other statements off a transaction's connection while it waits for one", async () => {
       // One connection: the transaction waits behind a slow statement, and a statement issued
       // while it is open waits for it to end. Run inside it, that insert would be rolled back too.
-      const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
-      try {
+      await onOneConnection(async (sql) => {
         const slow = sql`select pg_sleep(0.1)`;
         let outside: Promise<unknown> | undefined;
         const transaction = sql
@@ -118,14 +114,11 @@ describe.skipIf(!testDatabaseUrl)(
         await outside;
         expect(await count('inside')).toBe(0);
         expect(await count('outside')).toBe(1);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
+      });
     });
 
     it('still waits for a BEGIN with options, which a bad option could fail', async () => {
-      const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
-      try {
+      await onOneConnection(async (sql) => {
         const level = await sql.begin('isolation level serializable', async (tx) => {
           const [row] = await tx<{ transaction_isolation: string }[]>`show transaction_isolation`;
           return row!.transaction_isolation;
@@ -138,12 +131,20 @@ describe.skipIf(!testDatabaseUrl)(
           .catch((error: { code?: string }) => error.code);
         expect(failed).toBe('42601'); // syntax error, and the insert never ran
         expect(await count('bad-begin')).toBe(0);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
+      });
     });
   },
 );
+
+/** Runs `work` on a pool of one connection to the test database, ended afterwards. */
+async function onOneConnection(work: (sql: postgres.Sql) => Promise<void>): Promise<void> {
+  const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
+  try {
+    await work(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
 
 function connectionOf(url: string) {
   const u = new URL(url);
