@@ -1,14 +1,10 @@
-import { trace } from '@opentelemetry/api';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { inProcessBroadcast, type Broadcast } from '../broadcast.js';
 import { createLogger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
+import { OtlpCollector } from '../../../test/helpers/otlp-collector.js';
 import { Cache, MemoryStore, RedisStore, type CacheEntity, type CacheStore } from './cache.js';
 
 const product: CacheEntity = { name: 'product', schema: 1, ttlGroup: 'catalog', invalidation: 'key' };
@@ -328,17 +324,23 @@ describe('local copies, with invalidations told to every process', () => {
 });
 
 describe('cache spans', () => {
-  const exporter = new InMemorySpanExporter();
-  afterAll(() => trace.disable());
-
   it('records each lookup as a span with its entity and whether it hit', async () => {
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-    const cache = new Cache(new MemoryStore(), 'span:', new Registry(), createLogger('silent'), { ttls });
-    await cache.getOrLoad(product, 's1', async () => 1);
-    await cache.getOrLoad(product, 's1', async () => 2);
-    const spans = exporter.getFinishedSpans();
+    const collector = await OtlpCollector.start();
+    const tracing = await startTracing({
+      endpoint: collector.url,
+      serviceName: 'cache-test',
+      serviceVersion: '0',
+    });
+    try {
+      const cache = new Cache(new MemoryStore(), 'span:', new Registry(), createLogger('silent'), { ttls });
+      await cache.getOrLoad(product, 's1', async () => 1);
+      await cache.getOrLoad(product, 's1', async () => 2);
+      await tracing.flush();
+    } finally {
+      await tracing.shutdown();
+      await collector.close();
+    }
+    const spans = collector.spans.filter((s) => s.name.startsWith('cache '));
     expect(spans.map((s) => [s.name, s.attributes['cache.entity'], s.attributes['cache.hit']])).toEqual([
       ['cache product', 'product', false],
       ['cache product', 'product', true],

@@ -1,8 +1,8 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { BroadcastListener, type Broadcast } from '../broadcast.js';
 import type { Logger } from '../observability/logger.js';
+import { inSpan } from '../observability/tracing.js';
 import { batchPerTurn } from '../turn-batch.js';
 
 import type { CacheStore, Generation, StoredEntry } from './stores.js';
@@ -62,8 +62,6 @@ const GENERATION_GRACE_SECONDS = 60;
 const LOCAL_MAX_CHARS = 8 * 1024 * 1024;
 /** How long a confirmed local copy answers without asking the store, while invalidations are heard. */
 const CONFIRMED_MS = 1_000;
-
-const tracer = trace.getTracer('bazaar');
 
 /** The broadcast that names the generation keys of every invalidation (see `CacheOptions`). */
 export const CACHE_INVALIDATED_CHANNEL = 'cache:invalidated';
@@ -127,20 +125,11 @@ export class Cache {
    * others wait briefly for its result. Loader errors are passed on and never cached.
    */
   async getOrLoad<T>(entity: CacheEntity, id: string, load: () => Promise<T>): Promise<T> {
-    return tracer.startActiveSpan(`cache ${entity.name}`, async (span) => {
-      span.setAttribute('cache.entity', entity.name);
-      try {
-        const { value, result } = await this.coalesced(entity, id, load);
-        span.setAttribute('cache.result', result);
-        span.setAttribute('cache.hit', result === 'hit');
-        return value;
-      } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
-        span.end();
-      }
+    // inSpan runs the lookup alone when tracing is off: a cached read is too cheap to wrap.
+    return inSpan(`cache ${entity.name}`, { 'cache.entity': entity.name }, async (span) => {
+      const { value, result } = await this.coalesced(entity, id, load);
+      span?.setAttributes({ 'cache.result': result, 'cache.hit': result === 'hit' });
+      return value;
     });
   }
 

@@ -40,3 +40,69 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+type LevelMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+type Bindings = Record<string, unknown>;
+
+/**
+ * A request's logger, whose pino child (with the request id bound) is made only when the request
+ * first logs at an enabled level. Making a pino child serialises its bindings through the
+ * redaction paths, and most requests log nothing at the production level (warn): that was about
+ * 2 % of a cached product page's CPU. Lines are the same as the child's, level checked first.
+ */
+export class RequestLogger {
+  #child: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+    private readonly options: object,
+  ) {}
+
+  get level(): string {
+    return this.parent.level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.parent.isLevelEnabled(level);
+  }
+
+  child(bindings: Bindings, options?: object): Logger {
+    return this.made().child(bindings, options);
+  }
+
+  silent(): void {}
+  fatal(...args: unknown[]): void {
+    this.log('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.log('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.log('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.log('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.log('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.log('trace', args);
+  }
+
+  private log(level: LevelMethod, args: unknown[]): void {
+    if (!this.parent.isLevelEnabled(level)) return;
+    // A pino method reads its logger from `this`: called on the child, not detached.
+    this.made()[level](...(args as Parameters<Logger[LevelMethod]>));
+  }
+
+  private made(): Logger {
+    return (this.#child ??= this.parent.child(this.bindings, this.options));
+  }
+}
+
+/** Fastify's `childLoggerFactory`: a `RequestLogger` per request instead of a pino child. */
+export function requestLoggerFactory(logger: Logger, bindings: Bindings, options: object): RequestLogger {
+  return new RequestLogger(logger, bindings, options);
+}
