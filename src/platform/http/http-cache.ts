@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, onSendAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { z } from 'zod';
 
 /**
@@ -24,18 +24,19 @@ export const notModifiedResponse = z
     'Not Modified: the representation still has the ETag sent in If-None-Match. No body; the client reuses its copy.',
   );
 
-export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: number): onSendAsyncHookHandler {
+export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: number): onSendHookHandler {
   const cacheControl =
     policy === 'private'
       ? 'private, no-cache'
       : publicMaxAgeSeconds > 0
         ? `public, max-age=${publicMaxAgeSeconds}`
         : 'public, no-cache';
-  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  // Synchronous, like every hook that runs per answer and never waits.
+  return (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
     const preset = presetTags.get(reply);
     if (reply.statusCode < 200 || reply.statusCode >= 300 || (typeof payload !== 'string' && !preset)) {
       void reply.header('Cache-Control', 'no-store');
-      return payload;
+      return done(null, payload);
     }
     const etag = preset ?? entityTag(payload as string, request.id);
     void reply.header('Cache-Control', cacheControl);
@@ -49,9 +50,9 @@ export function httpCacheHook(policy: HttpCachePolicy, publicMaxAgeSeconds: numb
       void reply.code(304);
       void reply.removeHeader('Content-Type');
       void reply.removeHeader('Content-Length');
-      return null;
+      return done(null, null);
     }
-    return payload;
+    done(null, payload);
   };
 }
 

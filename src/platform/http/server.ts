@@ -3,6 +3,7 @@ import { constants as zlibConstants } from 'node:zlib';
 import Fastify, {
   LogController,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   type FastifySchema,
 } from 'fastify';
@@ -20,7 +21,7 @@ import type { Cache } from '../cache/cache.js';
 import type { Actor, Context } from '../context.js';
 import type { Database } from '../db/client.js';
 import { AppError } from '../errors.js';
-import type { Logger } from '../observability/logger.js';
+import { requestLoggerFactory, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { SecretBox } from '../security/secret-box.js';
 import { errorEnvelope } from './envelope.js';
@@ -138,6 +139,7 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     trustProxy: parseTrustProxy(options.trustProxy) as boolean | string[] | undefined,
     // Our own onResponse log line carries route, status and duration; Fastify's two lines per request are noise.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    childLoggerFactory: requestLoggerFactory as never,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     genReqId: (req) => {
@@ -176,15 +178,24 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     });
   }
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that run on every request and never wait are synchronous: an async hook costs a
+  // promise and a microtask per request.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
     startRequestSpan(request);
+    done();
   });
 
   app.addHook(
     'onSend',
     securityHeaders({ tls: options.tls !== undefined, hstsMaxAgeSeconds: options.hstsMaxAgeSeconds }),
   );
+
+  // A GET or HEAD request has no body to decompress: such routes skip compress' preParsing hook.
+  // (This onRoute hook runs before compress' own, which reads the flag.)
+  app.addHook('onRoute', (route) => {
+    if (toArray(route.method).every((m) => m === 'GET' || m === 'HEAD')) route.decompress ??= false;
+  });
 
   // Route-level: each route registered from here on compresses answers above the threshold.
   await app.register(compress, {
@@ -195,28 +206,9 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
     brotliOptions: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } },
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const labels = { method: request.method, route, status: String(reply.statusCode) };
-    options.metrics.httpRequests.inc(labels);
-    options.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) options.metrics.httpErrors.inc({ method: request.method, route });
-    const traceId = requestTraceId(request);
-    endRequestSpan(request, reply, route);
-    if (!(request.log as Logger).isLevelEnabled('info')) return;
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url.replace(SECRET_QUERY, '$1[redacted]'),
-        route,
-        status: reply.statusCode,
-        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-        ip: request.ip,
-        actor: request.actor?.id,
-        ...(traceId ? { trace_id: traceId } : {}),
-      },
-      'request completed',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    recordResponse(options.metrics, request, reply);
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -336,6 +328,31 @@ export async function createHttpServer(options: HttpOptions, authenticator: () =
 }
 
 export type HttpServer = Awaited<ReturnType<typeof createHttpServer>>;
+
+/** The metrics, span end and log line of an answered request (an onResponse hook's work). */
+function recordResponse(metrics: Metrics, request: FastifyRequest, reply: FastifyReply): void {
+  const route = request.routeOptions.url ?? 'unmatched';
+  const labels = { method: request.method, route, status: String(reply.statusCode) };
+  metrics.httpRequests.inc(labels);
+  metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  if (reply.statusCode >= 500) metrics.httpErrors.inc({ method: request.method, route });
+  const traceId = requestTraceId(request);
+  endRequestSpan(request, reply, route);
+  if (!(request.log as Logger).isLevelEnabled('info')) return;
+  request.log.info(
+    {
+      method: request.method,
+      url: request.url.replace(SECRET_QUERY, '$1[redacted]'),
+      route,
+      status: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      ip: request.ip,
+      actor: request.actor?.id,
+      ...(traceId ? { trace_id: traceId } : {}),
+    },
+    'request completed',
+  );
+}
 
 function toArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
