@@ -603,6 +603,45 @@ describe('payments through the test gateway', () => {
     expect(numbers[1]).toBe(numbers[0]! + 1);
   });
 
+  it('issues invoices to orders paid at once without gaps, each event naming its stored invoice', async () => {
+    const placed = await Promise.all(Array.from({ length: 6 }, () => order()));
+    await Promise.all(placed.map(async (p) => confirm(await startPayment(p.id), '4242424242424242')));
+    const numbers = await Promise.all(
+      placed.map(async (p) => {
+        const res = await waitFor(async () => {
+          const r = await invoice(p.id);
+          return r.statusCode === 200 ? r : undefined;
+        });
+        return Number(/INV-(\d+)/.exec(String(res.headers['content-disposition']))![1]);
+      }),
+    );
+    expect(new Set(numbers).size).toBe(6);
+    // A number is taken and its invoice stored in one transaction: the stored ones never skip one.
+    const [span] = rowsOf<{ n: number; first: number; last: number }>(
+      await db().execute(sql`
+        select count(*)::int as n, min(substr(number, 5)::int) as first, max(substr(number, 5)::int) as last
+        from invoices`),
+    );
+    expect(span!.n).toBe(span!.last - span!.first + 1);
+    const ids = placed.map((p) => p.id);
+    const named = rowsOf<{ order_id: string; stored: string; announced: string }>(
+      await db().execute(sql`
+        select i.order_id::text, i.id::text as stored, j.data->'data'->>'invoice_id' as announced
+        from invoices i
+        join (
+          select data from pgboss.job where name = 'invoice.generated.receipt-email'
+          union all
+          select data from pgboss.archive where name = 'invoice.generated.receipt-email'
+        ) j on j.data->'data'->>'order_id' = i.order_id::text
+        where i.order_id in (${sql.join(
+          ids.map((id) => sql`${id}::uuid`),
+          sql`, `,
+        )})`),
+    );
+    expect(named).toHaveLength(6);
+    for (const row of named) expect(row.announced).toBe(row.stored);
+  });
+
   async function succeededJobs(orderId: string): Promise<number> {
     const rows = rowsOf<{ n: number }>(
       await db().execute(sql`

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import { inTransaction, systemContext, type Context } from '../../platform/context.js';
+import { beforeCommit, inTransaction, systemContext, type Context } from '../../platform/context.js';
 import type { Database } from '../../platform/db/client.js';
 import { prepared } from '../../platform/db/prepared.js';
 import { notFound } from '../../platform/errors.js';
@@ -32,7 +33,8 @@ export function subscribeInvoices(db: Database, deps: PaymentsDeps): void {
 /**
  * One transaction: the (event, handler) claim, the counter increment, the stored PDF and the
  * `invoice.generated` event. The counter row stays locked until commit, so numbers follow each
- * other without gaps even when several workers issue invoices at once.
+ * other without gaps even when several workers issue invoices at once; everything that does not
+ * need the number is read before the counter is taken.
  */
 export async function generateInvoice(
   ctx: Context,
@@ -80,19 +82,28 @@ export async function generateInvoice(
       taxTotal: order.taxTotal,
       total: order.total,
     });
-    const [invoice] = await insertInvoice(tx.db, { orderId: order.id, userId: order.userId, number, pdf });
-    await deps.jobs.publish<InvoiceGeneratedEvent>(
-      tx.db,
-      INVOICE_GENERATED,
-      {
-        invoice_id: invoice!.id,
-        order_id: order.id,
-        order_number: order.number,
-        invoice_number: number,
-        user_id: order.userId,
-        email: order.email,
-      },
-      EVENT_SOURCE,
+    // The counter stays locked until the commit, so the invoice row and its event go out together
+    // and only their one round trip is waited for before it (a failure of either rolls back).
+    const invoiceId = randomUUID();
+    await beforeCommit(
+      tx,
+      insertInvoice(tx.db, { id: invoiceId, orderId: order.id, userId: order.userId, number, pdf }),
+    );
+    await beforeCommit(
+      tx,
+      deps.jobs.publish<InvoiceGeneratedEvent>(
+        tx.db,
+        INVOICE_GENERATED,
+        {
+          invoice_id: invoiceId,
+          order_id: order.id,
+          order_number: order.number,
+          invoice_number: number,
+          user_id: order.userId,
+          email: order.email,
+        },
+        EVENT_SOURCE,
+      ),
     );
   });
 }
@@ -118,12 +129,12 @@ const insertInvoice = prepared((db) =>
   db
     .insert(invoices)
     .values({
+      id: sql.placeholder('id'),
       orderId: sql.placeholder('orderId'),
       userId: sql.placeholder('userId'),
       number: sql.placeholder('number'),
       pdf: sql.placeholder('pdf'),
     })
-    .returning({ id: invoices.id })
     .prepare('invoices_insert'),
 );
 
