@@ -48,4 +48,22 @@ describe('request loggers', () => {
     requestLoggerFactory(logger, { request_id: 'req-3' }, {}).child({ job: 'mail' }).info('nested');
     expect(lines[0]).toMatchObject({ msg: 'nested', request_id: 'req-3', job: 'mail' });
   });
+
+  it("follow a route's own level (Fastify's logLevel) over the server's", () => {
+    const { logger, lines } = capture('warn');
+    const verbose = requestLoggerFactory(logger, { request_id: 'req-4' }, { level: 'debug' });
+    const quiet = requestLoggerFactory(logger, { request_id: 'req-5' }, { level: 'error' });
+    const silent = requestLoggerFactory(logger, { request_id: 'req-6' }, { level: 'silent' });
+    verbose.debug('route debug');
+    verbose.trace('below the route level');
+    quiet.warn('below the route level');
+    quiet.error('route error');
+    silent.fatal('never');
+    expect(verbose.level).toBe('debug');
+    expect(quiet.isLevelEnabled('warn')).toBe(false);
+    expect(lines.map((l) => [l.msg, l.request_id])).toEqual([
+      ['route debug', 'req-4'],
+      ['route error', 'req-5'],
+    ]);
+  });
 });

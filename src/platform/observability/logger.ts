@@ -43,6 +43,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 
 type LevelMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 type Bindings = Record<string, unknown>;
+/** What Fastify passes for a child: a route's own `logLevel` and `logSerializers`, when it has them. */
+type ChildOptions = { level?: string } & Record<string, unknown>;
 
 /**
  * A request's logger, whose pino child (with the request id bound) is made only when the request
@@ -56,15 +58,20 @@ export class RequestLogger {
   constructor(
     private readonly parent: Logger,
     private readonly bindings: Bindings,
-    private readonly options: object,
+    private readonly options: ChildOptions,
   ) {}
 
+  /** The route's own level (Fastify's `logLevel`) where it has one, else the server's. */
   get level(): string {
-    return this.parent.level;
+    return this.options.level ?? this.parent.level;
   }
 
   isLevelEnabled(level: string): boolean {
-    return this.parent.isLevelEnabled(level);
+    if (this.options.level === undefined) return this.parent.isLevelEnabled(level);
+    const values = this.parent.levels.values;
+    const asked = values[level];
+    // 'silent' has no value: nothing is enabled at it.
+    return asked !== undefined && asked >= (values[this.options.level] ?? Infinity);
   }
 
   child(bindings: Bindings, options?: object): Logger {
@@ -92,7 +99,7 @@ export class RequestLogger {
   }
 
   private log(level: LevelMethod, args: unknown[]): void {
-    if (!this.parent.isLevelEnabled(level)) return;
+    if (!this.isLevelEnabled(level)) return;
     // A pino method reads its logger from `this`: called on the child, not detached.
     this.made()[level](...(args as Parameters<Logger[LevelMethod]>));
   }
@@ -103,6 +110,10 @@ export class RequestLogger {
 }
 
 /** Fastify's `childLoggerFactory`: a `RequestLogger` per request instead of a pino child. */
-export function requestLoggerFactory(logger: Logger, bindings: Bindings, options: object): RequestLogger {
+export function requestLoggerFactory(
+  logger: Logger,
+  bindings: Bindings,
+  options: ChildOptions,
+): RequestLogger {
   return new RequestLogger(logger, bindings, options);
 }
