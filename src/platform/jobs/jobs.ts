@@ -63,7 +63,8 @@ interface QueueDefinition {
  * outside a transaction: `enqueue` and `publish` take the caller's transaction.
  */
 export class Jobs {
-  private readonly boss: PgBoss;
+  /** Made by `start`, which knows whether this process works the queues. */
+  private pgBoss: PgBoss | undefined;
   private readonly queues = new Map<string, QueueDefinition>();
   private readonly subscribers = new Map<string, string[]>();
   private readonly schedules = new Map<string, string>();
@@ -82,20 +83,12 @@ export class Jobs {
     wakeChannel: Broadcast,
   ) {
     this.wakeups = new Wakeups(wakeChannel, logger);
-    this.boss = new PgBoss({
-      ...database.bossConnection,
-      schema: 'pgboss',
-      max: 4,
-      supervise: true,
-      schedule: true,
-      migrate: true,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      // Expiry is enforced by this maintenance tick: run it often enough that a crashed
-      // worker's jobs come back within about 1.5 × expireInSeconds (pg-boss' default is 120 s).
-      maintenanceIntervalSeconds: Math.min(120, Math.max(1, Math.floor(options.expireInSeconds / 2))),
-    });
-    this.boss.on('error', (error: Error) => this.logger.error({ err: error }, 'job queue error'));
     this.registerGauges();
+  }
+
+  private get boss(): PgBoss {
+    if (!this.pgBoss) throw new Error('Jobs.start() has not run yet.');
+    return this.pgBoss;
   }
 
   /** Declares a job queue and the function that handles its jobs. */
@@ -214,6 +207,22 @@ export class Jobs {
 
   /** Installs pg-boss' schema and every queue. `work` starts consuming them in this process. */
   async start({ work }: { work: boolean }): Promise<void> {
+    this.pgBoss = new PgBoss({
+      ...this.database.bossConnection,
+      schema: 'pgboss',
+      max: 4,
+      // Maintenance (expiry, retention, dead letters) and turning cron schedules into jobs are the
+      // workers' part. A process that only adds jobs (an API server, `migrate`) does neither, so
+      // API servers neither poll pg-boss in the background nor slow their start-up with it.
+      supervise: work,
+      schedule: work,
+      migrate: true,
+      pollingIntervalSeconds: this.options.pollingIntervalSeconds,
+      // Expiry is enforced by this maintenance tick: run it often enough that a crashed
+      // worker's jobs come back within about 1.5 × expireInSeconds (pg-boss' default is 120 s).
+      maintenanceIntervalSeconds: Math.min(120, Math.max(1, Math.floor(this.options.expireInSeconds / 2))),
+    });
+    this.pgBoss.on('error', (error: Error) => this.logger.error({ err: error }, 'job queue error'));
     await this.boss.start();
     this.started = true;
     await this.installQueues();
