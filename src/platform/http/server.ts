@@ -366,20 +366,23 @@ function bearerToken(request: FastifyRequest): string {
   return match[1];
 }
 
+/** The error answers every API route may give, described once and shared by every route's schema. */
+const publicErrors = {
+  400: errorEnvelope.describe('The request is invalid (malformed JSON, wrong types, unknown fields).'),
+  404: errorEnvelope.describe('Not found.'),
+  413: errorEnvelope.describe('The request body is too large.'),
+  415: errorEnvelope.describe('Unsupported Content-Type.'),
+  429: errorEnvelope.describe('Too many requests; retry after the Retry-After header.'),
+  500: errorEnvelope.describe('An unexpected error occurred.'),
+};
+const authenticatedErrors = {
+  ...publicErrors,
+  401: errorEnvelope.describe('Missing, invalid or expired access token.'),
+  403: errorEnvelope.describe('The token lacks the permission this operation needs.'),
+};
+
 function standardErrors(authenticated: boolean): Record<string, unknown> {
-  const errors: Record<string, unknown> = {
-    400: errorEnvelope.describe('The request is invalid (malformed JSON, wrong types, unknown fields).'),
-    404: errorEnvelope.describe('Not found.'),
-    413: errorEnvelope.describe('The request body is too large.'),
-    415: errorEnvelope.describe('Unsupported Content-Type.'),
-    429: errorEnvelope.describe('Too many requests; retry after the Retry-After header.'),
-    500: errorEnvelope.describe('An unexpected error occurred.'),
-  };
-  if (authenticated) {
-    errors[401] = errorEnvelope.describe('Missing, invalid or expired access token.');
-    errors[403] = errorEnvelope.describe('The token lacks the permission this operation needs.');
-  }
-  return errors;
+  return authenticated ? authenticatedErrors : publicErrors;
 }
 
 /** The service context of a request: actor, request id, client IP and the database. */
