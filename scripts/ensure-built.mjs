@@ -1,7 +1,8 @@
-// Run by `npm prestart`: rebuild when dist/src/main.js or the admin dashboard (admin/dist) is
-// missing or older than any of its sources, so `npm start` never runs stale JavaScript.
+// Run by `npm prestart` (and by tests that run the built command): rebuild when dist/src/main.js
+// or the admin dashboard (admin/dist) is missing or older than any of its sources, so `npm start`
+// never runs stale JavaScript. One build at a time: others wait for it, then find it fresh.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,9 +33,9 @@ function staleReason() {
   const built = mtimeOrNull(entry);
   if (built === null) return 'dist/src/main.js is missing';
   if (newestMtime(join(root, 'src')) > built) return 'src/ changed since the last build';
-  for (const config of ['tsconfig.json', 'tsconfig.build.json']) {
-    const mtime = mtimeOrNull(join(root, config));
-    if (mtime !== null && mtime > built) return `${config} changed since the last build`;
+  for (const file of ['tsconfig.json', 'scripts/build.mjs', 'package-lock.json']) {
+    const mtime = mtimeOrNull(join(root, file));
+    if (mtime !== null && mtime > built) return `${file} changed since the last build`;
   }
   const dashboardBuilt = mtimeOrNull(dashboard);
   if (dashboardBuilt === null) return 'the admin dashboard (admin/dist) is missing';
@@ -46,6 +47,22 @@ function staleReason() {
   }
   return null;
 }
+
+const lock = join(root, '.build-lock');
+const lockDeadline = Date.now() + 10 * 60_000;
+for (;;) {
+  try {
+    mkdirSync(lock);
+    break;
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    // A lock older than any build is left over from a build that was killed.
+    if (Date.now() > lockDeadline || Date.now() - (mtimeOrNull(lock) ?? Date.now()) > 10 * 60_000)
+      rmSync(lock, { recursive: true, force: true });
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+}
+process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
 
 const reason = staleReason();
 if (reason !== null) {

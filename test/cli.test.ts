@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/app.js';
 import postgres from 'postgres';
 import { testDatabaseUrl, withDatabase } from './helpers/env.js';
@@ -18,6 +19,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The `bazaar` command as `npm start`, the container and operators run it: the build in dist/
+ * (one bundle, ADR 0013), rebuilt first if src/ is newer.
+ */
+const bazaar = ['dist/src/main.js'];
+beforeAll(() => {
+  const build = spawnSync(process.execPath, ['scripts/ensure-built.mjs'], { stdio: 'inherit' });
+  expect(build.status).toBe(0);
+}, 300_000);
+
 /** `bazaar start` as a user runs it: a real process, its banner, its signals. */
 describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded default', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bazaar-cli-'));
@@ -28,7 +39,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
   });
 
   it('stops with one sentence naming a bad variable', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    const result = spawnSync(process.execPath, [...bazaar, 'start'], {
       env: { ...process.env, PORT: 'http', DATABASE_URL: '' },
       encoding: 'utf8',
     });
@@ -40,7 +51,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
   it('starts, prints URLs and working admin credentials, and stops gracefully on SIGTERM', async () => {
     const port = await freePort();
     let output = '';
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    child = spawn(process.execPath, [...bazaar, 'start'], {
       env: {
         ...process.env,
         DATA_DIR: dataDir,
@@ -103,7 +114,7 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
     await sql.end();
   });
 
-  it('migrates an empty database, seeds the admin, serves the API and delivers mail from the worker', async () => {
+  it('migrates an empty database, seeds the admin, serves the API, and the worker delivers mail and a paid order’s receipt with its invoice', async () => {
     const sql = postgres(testDatabaseUrl!, { max: 1, onnotice: () => undefined });
     await sql.unsafe(`drop database if exists "${database}" with (force)`);
     await sql.unsafe(`create database "${database}"`);
@@ -124,7 +135,7 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
       REDIS_KEY_PREFIX: `test:cli:${process.pid}:${Date.now()}:`,
     };
     const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env, encoding: 'utf8' });
+      spawnSync(process.execPath, [...bazaar, ...args], { env, encoding: 'utf8' });
     const migrated = run('migrate');
     expect(migrated.status, migrated.stderr).toBe(0);
     expect(migrated.stdout).toContain('Database migrated');
@@ -134,7 +145,7 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
     expect(run('seed').stdout).toContain('already exists');
 
     const start = (role: string) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], { env });
+      const child = spawn(process.execPath, [...bazaar, role], { env });
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       children.push(child);
@@ -165,6 +176,79 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
     expect(forgot.status).toBe(202);
     const mail = await smtp.waitForMail('owner@example.com', (m) => /reset/i.test(m.subject), 30_000);
     expect(mail.text).toContain(`http://127.0.0.1:${port}/account/reset-password#token=`);
+
+    // A paid order: the server takes the payment, the worker delivers the gateway's webhook,
+    // renders the PDF invoice and mails the receipt with it.
+    const api = async (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${access}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as { data: unknown } };
+    };
+    const { access_token: access } = ((await login.json()) as { data: { access_token: string } }).data;
+    const page = await api('GET', '/api/v1/products?per_page=20');
+    const variant = (page.body.data as { variants: { id: string; available: number }[] }[])
+      .flatMap((product) => product.variants)
+      .find((v) => v.available > 0)!;
+    const order = await api(
+      'POST',
+      '/api/v1/orders',
+      {
+        items: [{ variant_id: variant.id, quantity: 1 }],
+        email: 'owner@example.com',
+        shipping_address: {
+          name: 'Owner',
+          line1: '1 Main St',
+          city: 'Springfield',
+          postal_code: '12345',
+          country: 'US',
+        },
+      },
+      { 'idempotency-key': randomUUID() },
+    );
+    expect(order.status).toBe(201);
+    const { id: orderId, number: orderNumber } = order.body.data as { id: string; number: string };
+    const payment = await api('POST', `/api/v1/orders/${orderId}/payments`, { gateway: 'test' });
+    expect(payment.status).toBe(201);
+    const { gateway_reference: reference, client_secret: clientSecret } = payment.body.data as {
+      gateway_reference: string;
+      client_secret: string;
+    };
+    const confirmed = await fetch(
+      `http://127.0.0.1:${port}/test-gateway/v1/payment_intents/${reference}/confirm`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_secret: clientSecret, card_number: '4242424242424242' }),
+      },
+    );
+    expect(confirmed.status).toBe(200);
+    const receipt = await smtp.waitForMail(
+      'owner@example.com',
+      (m) => m.subject.includes(orderNumber) && /receipt/i.test(m.subject),
+      30_000,
+    );
+    expect(receipt.raw).toMatch(/Content-Type: application\/pdf/i);
+    const invoice = await fetch(`http://127.0.0.1:${port}/api/v1/orders/${orderId}/invoice`, {
+      headers: { authorization: `Bearer ${access}` },
+    });
+    expect(invoice.headers.get('content-type')).toContain('application/pdf');
+    expect(
+      Buffer.from(await invoice.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
 
     for (const { child } of [server, worker]) {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
