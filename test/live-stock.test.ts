@@ -142,6 +142,67 @@ describe('storefront stock', () => {
     expect(statements.run).toBe(2);
   });
 
+  it('answers the same map for a key until a change is heard or a copy expires; never while it may miss changes', async () => {
+    const [a, b] = [await stocked(5), await stocked(2)];
+    let hearing: (listening: boolean) => void = () => undefined;
+    const broadcast = inProcessBroadcast();
+    const { live, statements } = liveStock({
+      ttlMs: 1_500,
+      broadcast: {
+        send: (message) => broadcast.send(message),
+        listen: (onMessage, onListening) =>
+          broadcast.listen(onMessage, (listening) => {
+            hearing = onListening!;
+            onListening!(listening);
+          }),
+      },
+    });
+    await live.availableOf([randomUUID()]); // listening from here on
+    const page = {};
+    const ids = () => [a.id, b.id];
+    const first = await live.availableFor(page, ids);
+    expect([first.get(a.id), first.get(b.id)]).toEqual([5, 2]);
+    expect(await live.availableFor(page, ids)).toBe(first);
+    // Another key over the same variants has its own answer, from the same copies.
+    const other = await live.availableFor({}, ids);
+    expect(other).not.toBe(first);
+    expect(statements.run).toBe(2);
+
+    // A change committed here: a new answer with the new units.
+    await inTransaction(ctx, async (tx) => {
+      await inventory.reserveStock(tx, [{ variantId: a.id, quantity: 1 }], `order-${randomUUID()}`);
+      live.changedBy(tx.db, [a.id]);
+    });
+    const afterSale = await live.availableFor(page, ids);
+    expect(afterSale).not.toBe(first);
+    expect(afterSale.get(a.id)).toBe(4);
+    expect(await live.availableFor(page, ids)).toBe(afterSale);
+    // Any change heard from elsewhere, even of another variant, ends the remembered answers.
+    await broadcast.send([randomUUID()]);
+    await waitFor(
+      async () => ((await live.availableFor(page, ids)) !== afterSale ? true : undefined),
+      5_000,
+      'the message',
+    );
+
+    // While changes may be missed, every call looks up afresh.
+    hearing(false);
+    const unheard = await live.availableFor(page, ids);
+    expect(await live.availableFor(page, ids)).not.toBe(unheard);
+    hearing(true);
+
+    // A remembered answer ends with the copies it came from.
+    const kept = await live.availableFor(page, ids);
+    expect(await live.availableFor(page, ids)).toBe(kept);
+    const reads = statements.run;
+    await waitFor(
+      async () => ((await live.availableFor(page, ids)) !== kept ? true : undefined),
+      5_000,
+      'the copies to expire',
+    );
+    expect(statements.run).toBe(reads + 1);
+  });
+
   it('does not keep a read that was in flight when a change arrived', async () => {
     const a = await stocked(9);
     let release: () => void = () => undefined;

@@ -48,7 +48,7 @@ export async function storefrontProduct(
   const view = cache
     ? await cache.getOrLoad(productCacheEntity, ref.toLowerCase(), () => load(ctx))
     : await load(readCtx);
-  return { value: view, available: await stockOfViews(inventory, [view]), cached: cache !== undefined };
+  return { value: view, available: await stockOfViews(inventory, view), cached: cache !== undefined };
 }
 
 export type StorefrontPage = Omit<SearchResult, 'rows'> & { views: ProductDto[] };

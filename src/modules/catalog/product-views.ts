@@ -186,10 +186,16 @@ export function stockSignature(views: readonly ProductDto[], available: Readonly
   return signature;
 }
 
-/** The `available` units of every variant of `views`, as inventory has them now. */
+/**
+ * The `available` units of every variant of `views`, as inventory has them now. `views` is the
+ * key inventory remembers the answer under: a cached page's or product's own object answers the
+ * same map again while its stock has not changed.
+ */
 export function stockOfViews(
   inventory: Inventory,
-  views: readonly ProductDto[],
+  views: readonly ProductDto[] | ProductDto,
 ): Promise<ReadonlyMap<string, number>> {
-  return inventory.availableOf(views.flatMap((p) => p.variants.map((v) => v.id)));
+  return inventory.availableFor(views, () =>
+    (Array.isArray(views) ? views : [views]).flatMap((p: ProductDto) => p.variants.map((v) => v.id)),
+  );
 }

@@ -97,8 +97,8 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
           ...listPage(request.url, page, q.per_page),
         });
         if (!cached) return answer();
-        const variant = `${request.url} ${stockSignature(page.views, available)}`;
-        return listAnswers.send(request, reply, page, variant, answer);
+        const variant = () => `${request.url} ${stockSignature(page.views, available)}`;
+        return listAnswers.send(request, reply, page, available, variant, answer);
       },
     );
 
@@ -123,7 +123,8 @@ export function productRoutes(inventory: Inventory): FastifyPluginAsyncZod {
         } = await storefrontProduct(contextOf(request), readContextOf(request), inventory, request.params.id);
         const answer = () => ({ request_id: request.id, data: withStock([view], available)[0]! });
         if (!cached) return answer();
-        return productAnswers.send(request, reply, view, stockSignature([view], available), answer);
+        const variant = () => stockSignature([view], available);
+        return productAnswers.send(request, reply, view, available, variant, answer);
       },
     );
 

@@ -44,8 +44,22 @@ export interface LiveStockOptions {
  * Only what the storefront shows comes from here. Orders check and take stock in the database,
  * in their own transaction (reservations.ts), so a stale copy can never sell a unit twice.
  */
+/** Units available of a set of variants as one answer gave them, and how long it may answer again. */
+interface Remembered {
+  available: Map<string, number>;
+  /** `changes` when it was read: any change heard since makes it stale. */
+  changes: number;
+  /** When the first copy it came from expires (`performance.now()` time). */
+  until: number;
+  variants: number;
+}
+
 export class LiveStock {
-  private readonly copies = new LRUCache<string, { available: number | null }>({ max: MAX_COPIES });
+  private readonly copies = new LRUCache<string, { available: number | null; expires: number }>({
+    max: MAX_COPIES,
+  });
+  /** The last answer of `availableFor` per key. */
+  private readonly remembered = new WeakMap<object, Remembered>();
   private readonly batched = batchPerTurn<string, Map<string, number>>();
   /** Bumped by every change heard or made here and every gap in hearing them. */
   private changes = 0;
@@ -79,23 +93,59 @@ export class LiveStock {
    * as the database writes them (lower case): copies are kept under those.
    */
   async availableOf(variantIds: string[]): Promise<Map<string, number>> {
-    if (this.options.ttlMs <= 0) return this.read(variantIds);
+    return (await this.lookUp(variantIds)).available;
+  }
+
+  /**
+   * `availableOf(ids())`, remembered for `key`, an object that stands for those variants (a
+   * cached representation): while this process has heard no stock change since and none of the
+   * copies it came from has expired, the same map answers again without looking anything up. So
+   * an answer is never staler than the copies it stands for.
+   */
+  async availableFor(key: object, ids: () => string[]): Promise<ReadonlyMap<string, number>> {
+    const last = this.remembered.get(key);
+    if (
+      last &&
+      last.changes === this.changes &&
+      performance.now() < last.until &&
+      this.changesHeard.hearing
+    ) {
+      this.fromCopy.inc(last.variants);
+      return last.available;
+    }
+    const changes = this.changes;
+    const variantIds = ids();
+    const { available, until } = await this.lookUp(variantIds);
+    if (this.changes === changes)
+      this.remembered.set(key, { available, changes, until, variants: variantIds.length });
+    return available;
+  }
+
+  /** The available units, and until when all of them stand as copies (0: not all are copies). */
+  private async lookUp(variantIds: string[]): Promise<{ available: Map<string, number>; until: number }> {
+    if (this.options.ttlMs <= 0) return { available: await this.read(variantIds), until: 0 };
     this.changesHeard.start();
     const available = new Map<string, number>();
     const missing: string[] = [];
+    let until = Infinity;
     for (const id of variantIds) {
       const copy = this.copies.get(id);
       if (!copy) missing.push(id);
-      else if (copy.available !== null) available.set(id, copy.available);
+      else {
+        if (copy.available !== null) available.set(id, copy.available);
+        if (copy.expires < until) until = copy.expires;
+      }
     }
     this.fromCopy.inc(variantIds.length - missing.length);
-    if (missing.length === 0) return available;
+    if (missing.length === 0) return { available, until };
     const read = await this.read(missing);
     for (const id of missing) {
       const units = read.get(id);
       if (units !== undefined) available.set(id, units);
+      const copy = this.copies.peek(id);
+      until = copy ? Math.min(until, copy.expires) : 0;
     }
-    return available;
+    return { available, until };
   }
 
   /** Tells every process, this one first, that these variants' stock changes when `tx` commits. */
@@ -135,8 +185,9 @@ export class LiveStock {
     const available = new Map(rows.map((row) => [row.variantId, row.available]));
     // Only a process that listens (TTL above 0) can be hearing.
     if (this.changesHeard.hearing && this.changes === changesBefore) {
+      const expires = performance.now() + this.options.ttlMs;
       for (const id of ids) {
-        this.copies.set(id, { available: available.get(id) ?? null }, { ttl: this.options.ttlMs });
+        this.copies.set(id, { available: available.get(id) ?? null, expires }, { ttl: this.options.ttlMs });
       }
     }
     return available;

@@ -81,6 +81,12 @@ export interface Inventory {
    * callers sharing one query. Variants without stock are absent.
    */
   availableOf: (variantIds: string[]) => Promise<ReadonlyMap<string, number>>;
+  /**
+   * `availableOf(ids())` remembered for `key`, an object that stands for those variants (a cached
+   * representation): the same map answers again, without a lookup, until a stock change is heard
+   * or a copy it came from expires.
+   */
+  availableFor: (key: object, ids: () => string[]) => Promise<ReadonlyMap<string, number>>;
   /** SQL condition "the variant in this column has units available", for other modules' filters. */
   inStockCondition: (variantId: SQLWrapper) => SQL;
   /** Variants below their low-stock threshold: how many, and the `limit` most urgent. */
@@ -145,6 +151,7 @@ export function createInventoryModule(deps: InventoryDeps): Inventory {
     renameSku: renameStockSku,
     stockOf,
     availableOf: (variantIds) => live.availableOf(variantIds),
+    availableFor: (key, ids) => live.availableFor(key, ids),
     inStockCondition,
     async lowStockReport(ctx, limit) {
       const threshold = deps.lowStockThreshold;

@@ -3,6 +3,9 @@ import { BLANK_REQUEST_ID, entityTagOfBlank, presetEntityTag } from './http-cach
 
 interface Rendering {
   variant: string;
+  /** The `stock` and URL of the last request it answered: the same two skip computing the variant. */
+  stock: object;
+  url: string;
   head: Buffer;
   tail: Buffer;
   etag: string;
@@ -16,6 +19,8 @@ interface Rendering {
  * shaped and checked exactly as a returned object would be) and tagged once per `source` — an
  * object that stands for one representation, such as a cache entry — and `variant`, everything
  * else the answer depends on (stock, the URL). Each request then only splices in its own id.
+ * A request that brings the same `stock` object (inventory answers the same map while nothing
+ * changed) to the same URL as the last one skips even computing the variant.
  *
  * One rendering is kept per source, held only as long as the source object lives.
  */
@@ -27,13 +32,19 @@ export class RenderedAnswers<S extends object> {
     request: FastifyRequest,
     reply: FastifyReply,
     source: S,
-    variant: string,
+    stock: object,
+    variant: () => string,
     build: () => { request_id: string },
   ): FastifyReply {
     let rendering = this.renderings.get(source);
-    if (rendering?.variant !== variant) {
-      rendering = render(reply, variant, build);
-      this.renderings.set(source, rendering);
+    if (rendering?.stock !== stock || rendering.url !== request.url) {
+      const current = variant();
+      if (rendering?.variant !== current) {
+        rendering = render(reply, current, build);
+        this.renderings.set(source, rendering);
+      }
+      rendering.stock = stock;
+      rendering.url = request.url;
     }
     presetEntityTag(reply, rendering.etag);
     return reply
@@ -49,6 +60,8 @@ function render(reply: FastifyReply, variant: string, build: () => { request_id:
   const idAt = at + BLANK_REQUEST_ID.length - 2;
   return {
     variant,
+    stock: {},
+    url: '',
     head: Buffer.from(json.slice(0, idAt)),
     tail: Buffer.from(json.slice(idAt + 2)),
     etag: entityTagOfBlank(json),
