@@ -2,7 +2,7 @@
 // or the admin dashboard (admin/dist) is missing or older than any of its sources, so `npm start`
 // never runs stale JavaScript. One build at a time: others wait for it, then find it fresh.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,17 +49,27 @@ function staleReason() {
 }
 
 const lock = join(root, '.build-lock');
-const lockDeadline = Date.now() + 10 * 60_000;
+const owner = join(lock, 'pid');
+
+/** A lock whose process is gone (killed mid-build), or older than any build, is left over. */
+function leftOver() {
+  try {
+    process.kill(Number(readFileSync(owner, 'utf8')), 0);
+  } catch (error) {
+    if (error.code === 'ESRCH') return true;
+  }
+  return Date.now() - (mtimeOrNull(lock) ?? Date.now()) > 10 * 60_000;
+}
+
 for (;;) {
   try {
     mkdirSync(lock);
+    writeFileSync(owner, String(process.pid));
     break;
   } catch (error) {
     if (error.code !== 'EEXIST') throw error;
-    // A lock older than any build is left over from a build that was killed.
-    if (Date.now() > lockDeadline || Date.now() - (mtimeOrNull(lock) ?? Date.now()) > 10 * 60_000)
-      rmSync(lock, { recursive: true, force: true });
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    if (leftOver()) rmSync(lock, { recursive: true, force: true });
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
   }
 }
 process.on('exit', () => rmSync(lock, { recursive: true, force: true }));

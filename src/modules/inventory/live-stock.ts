@@ -26,6 +26,16 @@ export interface LiveStockOptions {
   registry: Registry;
 }
 
+/** Units available of a set of variants as one answer gave them, and how long it may answer again. */
+interface Remembered {
+  available: Map<string, number>;
+  /** `changes` when it was read: any change heard since makes it stale. */
+  changes: number;
+  /** When the first copy it came from expires (`performance.now()` time). */
+  until: number;
+  variants: number;
+}
+
 /**
  * Units available of each variant, for storefront answers, which ask on every request.
  *
@@ -44,16 +54,6 @@ export interface LiveStockOptions {
  * Only what the storefront shows comes from here. Orders check and take stock in the database,
  * in their own transaction (reservations.ts), so a stale copy can never sell a unit twice.
  */
-/** Units available of a set of variants as one answer gave them, and how long it may answer again. */
-interface Remembered {
-  available: Map<string, number>;
-  /** `changes` when it was read: any change heard since makes it stale. */
-  changes: number;
-  /** When the first copy it came from expires (`performance.now()` time). */
-  until: number;
-  variants: number;
-}
-
 export class LiveStock {
   private readonly copies = new LRUCache<string, { available: number | null; expires: number }>({
     max: MAX_COPIES,
