@@ -93,6 +93,9 @@ describe.skipIf(testDatabaseUrl !== undefined)('bazaar CLI on the embedded defau
     };
     expect(products.meta.total).toBeGreaterThanOrEqual(1000);
     expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBeLessThan(400);
+    // Text outside ASCII comes through the build intact (it is written as escapes in the bundle).
+    const openapi = await (await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`)).text();
+    expect(openapi).toContain('Puts the dead letter’s payload back on its handler queue');
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
