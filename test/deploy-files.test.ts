@@ -228,6 +228,11 @@ describe('deploy/Dockerfile', () => {
     expect(runtime).toContain('CMD ["serve"]');
   });
 
+  it('returns large native buffers (argon2’s) to the OS when they are freed', () => {
+    const env = runtime.filter((line) => /^ENV /.test(line)).join(' ');
+    expect(env).toMatch(/\bMALLOC_MMAP_THRESHOLD_=131072\b/);
+  });
+
   it('bakes no secret into the image and keeps local state out of the build context', () => {
     for (const line of instructions.filter((l) => /^(ENV|ARG|LABEL) /i.test(l))) {
       expect(line).not.toMatch(

@@ -56,6 +56,8 @@ export function bazaarEnv(settings: BenchSettings, runId: string, extra: Record<
     CACHE_TTL_CATALOG: '900',
     CACHE_TTL_USER: '3600',
     CACHE_TTL_ORDER: '300',
+    // As the container runs it (deploy/Dockerfile): argon2's buffers go back to the OS when freed.
+    MALLOC_MMAP_THRESHOLD_: '131072',
     ...extra,
   };
 }
