@@ -9,6 +9,8 @@ import { waitFor } from './helpers/app.js';
 import postgres from 'postgres';
 import { testDatabaseUrl, withDatabase } from './helpers/env.js';
 import { startSmtpCatcher, type SmtpCatcher } from './helpers/smtp.js';
+import { confirmAtTestGateway, SUCCEEDING_CARD, type TestGatewayPayment } from './helpers/test-gateway.js';
+import { expectReceiptWithInvoice, shippingAddress } from './payments-helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -210,13 +212,7 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
       {
         items: [{ variant_id: variant.id, quantity: 1 }],
         email: 'owner@example.com',
-        shipping_address: {
-          name: 'Owner',
-          line1: '1 Main St',
-          city: 'Springfield',
-          postal_code: '12345',
-          country: 'US',
-        },
+        shipping_address: shippingAddress,
       },
       { 'idempotency-key': randomUUID() },
     );
@@ -224,34 +220,17 @@ describe.skipIf(testDatabaseUrl === undefined)('bazaar serve + worker apart on P
     const { id: orderId, number: orderNumber } = order.body.data as { id: string; number: string };
     const payment = await api('POST', `/api/v1/orders/${orderId}/payments`, { gateway: 'test' });
     expect(payment.status).toBe(201);
-    const { gateway_reference: reference, client_secret: clientSecret } = payment.body.data as {
-      gateway_reference: string;
-      client_secret: string;
-    };
-    const confirmed = await fetch(
-      `http://127.0.0.1:${port}/test-gateway/v1/payment_intents/${reference}/confirm`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ client_secret: clientSecret, card_number: '4242424242424242' }),
-      },
+    const confirmed = await confirmAtTestGateway(
+      `http://127.0.0.1:${port}`,
+      payment.body.data as TestGatewayPayment,
+      SUCCEEDING_CARD,
     );
     expect(confirmed.status).toBe(200);
-    const receipt = await smtp.waitForMail(
-      'owner@example.com',
-      (m) => m.subject.includes(orderNumber) && /receipt/i.test(m.subject),
-      30_000,
-    );
-    expect(receipt.raw).toMatch(/Content-Type: application\/pdf/i);
-    const invoice = await fetch(`http://127.0.0.1:${port}/api/v1/orders/${orderId}/invoice`, {
-      headers: { authorization: `Bearer ${access}` },
+    await expectReceiptWithInvoice(smtp, `http://127.0.0.1:${port}`, access, {
+      id: orderId,
+      number: orderNumber,
+      email: 'owner@example.com',
     });
-    expect(invoice.headers.get('content-type')).toContain('application/pdf');
-    expect(
-      Buffer.from(await invoice.arrayBuffer())
-        .subarray(0, 5)
-        .toString(),
-    ).toBe('%PDF-');
 
     for (const { child } of [server, worker]) {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

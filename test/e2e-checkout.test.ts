@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signInAdmin, waitFor, type TestApp } from './helpers/app.js';
 import { startSmtpCatcher, type SmtpCatcher } from './helpers/smtp.js';
+import { confirmAtTestGateway } from './helpers/test-gateway.js';
+import { expectReceiptWithInvoice } from './payments-helpers.js';
 
 /**
  * The whole shop, as a customer and an operator meet it: real HTTP to a listening server, real
@@ -126,11 +128,12 @@ describe('end to end: sign-up to shipped order', () => {
       client_secret: string;
       gateway_reference: string;
     };
-    const confirm = await call('POST', `/test-gateway/v1/payment_intents/${reference}/confirm`, {
-      client_secret: clientSecret,
-      card_number: '4242424242424242',
-    });
-    expect(confirm.status, confirm.text).toBeLessThan(300);
+    const confirm = await confirmAtTestGateway(
+      app.url,
+      { gateway_reference: reference, client_secret: clientSecret },
+      '4242424242424242',
+    );
+    expect(confirm.status, confirm.raw).toBeLessThan(300);
 
     await waitFor(
       async () =>
@@ -140,22 +143,7 @@ describe('end to end: sign-up to shipped order', () => {
       20_000,
       'order paid',
     );
-    const receipt = await smtp.waitForMail(
-      email,
-      (m) => m.subject.includes(orderNumber) && /receipt/i.test(m.subject),
-      20_000,
-    );
-    expect(receipt.raw).toMatch(/Content-Type: application\/pdf/i);
-    expect(receipt.raw).toMatch(/filename="?[^"\n]*\.pdf/i);
-    const invoice = await fetch(`${app.url}/api/v1/orders/${orderId}/invoice`, {
-      headers: { authorization: `Bearer ${access}` },
-    });
-    expect(invoice.headers.get('content-type')).toContain('application/pdf');
-    expect(
-      Buffer.from(await invoice.arrayBuffer())
-        .subarray(0, 5)
-        .toString(),
-    ).toBe('%PDF-');
+    await expectReceiptWithInvoice(smtp, app.url, access, { id: orderId, number: orderNumber, email });
 
     // The operator fulfils and ships; the customer hears about it.
     expect(

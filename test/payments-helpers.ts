@@ -1,6 +1,8 @@
 /** Factories shared by the payments suites: a product with stock, an order, webhook bodies, PDF text. */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import { waitFor, type TestApp } from './helpers/app.js';
+import type { SmtpCatcher } from './helpers/smtp.js';
 
 export { pdfText } from './helpers/pdf.js';
 
@@ -143,4 +145,32 @@ export function testGatewayWebhook(
 export function signedHeaders(secret: string, payload: string, timestamp = Math.floor(Date.now() / 1000)) {
   const signature = createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex');
   return { 'content-type': 'application/json', 'bazaar-test-signature': `t=${timestamp},v1=${signature}` };
+}
+
+/**
+ * The paid order's receipt reaches `order.email` with its PDF invoice attached, and the invoice
+ * downloads as a PDF from the server `baseUrl` with the customer's `token`.
+ */
+export async function expectReceiptWithInvoice(
+  smtp: SmtpCatcher,
+  baseUrl: string,
+  token: string,
+  order: { id: string; number: string; email: string },
+) {
+  const receipt = await smtp.waitForMail(
+    order.email,
+    (m) => m.subject.includes(order.number) && /receipt/i.test(m.subject),
+    30_000,
+  );
+  expect(receipt.raw).toMatch(/Content-Type: application\/pdf/i);
+  expect(receipt.raw).toMatch(/filename="?[^"\n]*\.pdf/i);
+  const invoice = await fetch(`${baseUrl}/api/v1/orders/${order.id}/invoice`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(invoice.headers.get('content-type')).toContain('application/pdf');
+  expect(
+    Buffer.from(await invoice.arrayBuffer())
+      .subarray(0, 5)
+      .toString(),
+  ).toBe('%PDF-');
 }

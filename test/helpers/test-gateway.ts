@@ -32,15 +32,27 @@ export async function startTestGatewayPayment(
   const created = await app.api('POST', `/api/v1/orders/${orderId}/payments`, { gateway: 'test' }, token);
   if (created.status !== 201) throw new Error(`payment: ${created.status} ${created.raw}`);
   const payment = created.body.data as TestGatewayPayment;
+  return { payment, confirmation: await confirmAtTestGateway(app.url, payment, card) };
+}
+
+/**
+ * Confirms a test-gateway payment with `card` and its client secret at the server `baseUrl`, as a
+ * storefront does: 200 when accepted, 402 when the card is declined.
+ */
+export async function confirmAtTestGateway(
+  baseUrl: string,
+  payment: Pick<TestGatewayPayment, 'gateway_reference' | 'client_secret'>,
+  card: string,
+): Promise<{ status: number; raw: string }> {
   const confirmed = await fetch(
-    `${app.url}/test-gateway/v1/payment_intents/${payment.gateway_reference}/confirm`,
+    `${baseUrl}/test-gateway/v1/payment_intents/${payment.gateway_reference}/confirm`,
     {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ client_secret: payment.client_secret, card_number: card }),
     },
   );
-  return { payment, confirmation: { status: confirmed.status, raw: await confirmed.text() } };
+  return { status: confirmed.status, raw: await confirmed.text() };
 }
 
 /**
