@@ -34,6 +34,7 @@ export async function runBench(names: string[], settings: BenchSettings = loadSe
         port: await freePort(),
         worker: options.worker ?? false,
         profileDir: settings.profileDir,
+        perfMap: settings.perfMap,
         name: options.name ?? 'bazaar',
       }),
     fixtures: (bazaar: RunningBazaar) => {

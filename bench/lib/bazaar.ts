@@ -123,10 +123,10 @@ export interface RunningBazaar {
 /** Starts `bazaar serve` (and a `bazaar worker` when the scenario needs the job handlers). */
 export async function startBazaar(
   env: Record<string, string | undefined>,
-  options: { port: number; worker: boolean; profileDir?: string; name: string },
+  options: { port: number; worker: boolean; profileDir?: string; perfMap?: boolean; name: string },
 ): Promise<RunningBazaar> {
-  const profile = (role: string) =>
-    options.profileDir
+  const profile = (role: string) => [
+    ...(options.profileDir
       ? [
           '--cpu-prof',
           '--cpu-prof-dir',
@@ -134,7 +134,9 @@ export async function startBazaar(
           '--cpu-prof-name',
           `${options.name}${role}.cpuprofile`,
         ]
-      : [];
+      : []),
+    ...(options.perfMap ? ['--perf-basic-prof'] : []),
+  ];
   const url = `http://127.0.0.1:${options.port}`;
   const serverEnv = {
     ...env,

@@ -33,6 +33,8 @@ export interface BenchSettings {
   freshDatabase: boolean;
   /** Directory for `--cpu-prof` profiles of the Bazaar server; unset = no profiling. */
   profileDir?: string;
+  /** Start Bazaar's processes with `--perf-basic-prof`, so `perf` names their JavaScript frames. */
+  perfMap: boolean;
   /** Directory for result files. */
   resultsDir: string;
 }
@@ -54,6 +56,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     stockedVariants: Math.max(1, number(env, 'BENCH_STOCKED_VARIANTS', 40)),
     freshDatabase: env.BENCH_FRESH_DB !== '0',
     profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : undefined,
+    perfMap: env.BENCH_PERF_MAP === '1',
     resultsDir: env.BENCH_RESULTS_DIR ? path.resolve(env.BENCH_RESULTS_DIR) : resultsDir,
   };
 }
