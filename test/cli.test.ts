@@ -1,25 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './helpers/app.js';
+import { freePort, waitFor } from './helpers/app.js';
 import postgres from 'postgres';
 import { testDatabaseUrl, withDatabase } from './helpers/env.js';
 import { startSmtpCatcher, type SmtpCatcher } from './helpers/smtp.js';
 import { confirmAtTestGateway, SUCCEEDING_CARD, type TestGatewayPayment } from './helpers/test-gateway.js';
 import { expectReceiptWithInvoice, shippingAddress } from './payments-helpers.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The `bazaar` command as `npm start`, the container and operators run it: the build in dist/

@@ -4,10 +4,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, chownSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { waitFor } from './app.js';
+import { freePort, waitFor } from './app.js';
 
 export const inCi = process.env.CI === 'true';
 const isRoot = process.getuid?.() === 0;
@@ -42,16 +41,7 @@ export function requireBinary(name: string): string {
   return file;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A temporary directory the `postgres` OS user owns when we are root (PostgreSQL refuses root). */
 export function serviceDir(prefix: string): string {
