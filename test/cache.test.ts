@@ -171,6 +171,48 @@ describe('the read cache', () => {
     expect(priceIn((await get(`/api/v1/products?q=${p.word}&in_stock=false`)).body.data[0])).toBe(1600);
   });
 
+  it('remembers what search corrects a misspelt word to, until the catalog changes', async () => {
+    // Titles long enough that a misspelt word is not trigram-similar to them: only its correction finds them.
+    const lamp = async (word: string) => {
+      const created = await app.api(
+        'POST',
+        '/api/v1/products',
+        {
+          title: `Reading lamp ${word} for a quiet corner by the window`,
+          status: 'active',
+          variants: [
+            { sku: `W-${tag()}`.toUpperCase(), price: { amount: 900, currency: 'USD' }, initial_stock: 5 },
+          ],
+        },
+        admin.accessToken,
+      );
+      expect(created.status, created.raw).toBe(201);
+      return created.body.data.id as string;
+    };
+    const word = () => `zq${randomBytes(4).toString('hex')}`;
+    const misspelt = (w: string) => `${w.slice(0, 5)}x${w.slice(6)}`;
+    const found = async (q: string) => {
+      const page = await get(`/api/v1/products?q=${q}&in_stock=true`);
+      return (page.body.data as { id: string }[]).map((x) => x.id);
+    };
+
+    const first = word();
+    const firstId = await lamp(first);
+    const misses = await cacheCount(app, 'search_word', 'miss');
+    expect(await found(misspelt(first))).toEqual([firstId]);
+    expect(await cacheCount(app, 'search_word', 'miss')).toBe(misses + 1);
+    const hits = await cacheCount(app, 'search_word', 'hit');
+    expect(await found(misspelt(first))).toEqual([firstId]);
+    expect(await cacheCount(app, 'search_word', 'hit')).toBe(hits + 1);
+    expect(await cacheCount(app, 'search_word', 'miss')).toBe(misses + 1);
+
+    // A word with no correction yet is remembered as such, and forgotten when a product brings one.
+    const second = word();
+    expect(await found(misspelt(second))).toEqual([]);
+    const secondId = await lamp(second);
+    expect(await found(misspelt(second))).toEqual([secondId]);
+  });
+
   it('refreshes the category tree after a category write', async () => {
     const name = `Cat ${tag()}`;
     await get('/api/v1/categories');

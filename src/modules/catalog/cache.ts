@@ -5,10 +5,23 @@ import { notFound } from '../../platform/errors.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
 import type { Inventory } from '../inventory/index.js';
 import { categoryTree } from './categories.js';
-import { categoryTreeCacheEntity, productCacheEntity, productListCacheEntity } from './invalidation.js';
+import { typoCandidates } from './fuzzy.js';
+import {
+  categoryTreeCacheEntity,
+  productCacheEntity,
+  productListCacheEntity,
+  searchWordCacheEntity,
+} from './invalidation.js';
 import type { CategoryNode, ProductDto } from './http-schemas.js';
 import { findProduct, listedProductViews, productViews, stockOfViews } from './product-views.js';
-import { searchProductIds, searchProducts, type ProductSearch, type SearchResult } from './search.js';
+import {
+  correctionsFrom,
+  searchProductIds,
+  searchProducts,
+  type Corrections,
+  type ProductSearch,
+  type SearchResult,
+} from './search.js';
 
 /*
  * Storefront reads. `ctx` is the primary, `readCtx` the read replica (or the primary again).
@@ -83,9 +96,36 @@ export async function storefrontSearch(
   // from the product cache: PostgreSQL only finds and ranks.
   const productCache = cachingOf(ctx, productCacheEntity);
   if (!productCache) return stocked(await load(readCtx), false);
-  const { ids, ...result } = await searchProductIds(readCtx, inventory, search);
+  const wordCache = cachingOf(ctx, searchWordCacheEntity);
+  const correct = wordCache ? rememberedCorrections(ctx, wordCache) : correctionsFrom(readCtx);
+  const { ids, ...result } = await searchProductIds(readCtx, inventory, search, correct);
   const views = await cachedProductViews(ctx, inventory, productCache, ids);
   return stocked({ ...result, views }, false);
+}
+
+/**
+ * Corrections of query words (search.ts) from the read cache, one entry per word: a search whose
+ * words were seen since the catalog last changed asks PostgreSQL only for its page. Words too
+ * short or too long to correct are never looked up.
+ */
+function rememberedCorrections(ctx: Context, cache: Cache): Corrections {
+  const fromPrimary = correctionsFrom(ctx);
+  return async (words) =>
+    new Map(
+      await Promise.all(
+        typoCandidates(words).map(
+          async (word) =>
+            [
+              word,
+              await cache.getOrLoad(
+                searchWordCacheEntity,
+                word,
+                async () => (await fromPrimary([word])).get(word) ?? [],
+              ),
+            ] as const,
+        ),
+      ),
+    );
 }
 
 const viewsBatch = batchPerTurn<string, Map<string, ProductDto>>();

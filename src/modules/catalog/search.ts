@@ -95,7 +95,18 @@ async function knownWords(ctx: Context, words: string[]): Promise<Set<string>> {
   return new Set(rows.map((r) => r.word));
 }
 
-/** For each query word no product contains, its one-edit variants that products do contain. */
+/**
+ * What the misspelt words of a query may also be: for each query word no product contains, its
+ * one-edit variants that products do contain. A search asks `correctionsFrom` (PostgreSQL) unless
+ * its caller remembers the answers (the storefront's read cache, catalog/cache.ts).
+ */
+export type Corrections = (words: string[]) => Promise<ReadonlyMap<string, string[]>>;
+
+export const correctionsFrom =
+  (ctx: Context): Corrections =>
+  (words) =>
+    corrections(ctx, words);
+
 async function corrections(ctx: Context, words: string[]): Promise<Map<string, string[]>> {
   const candidates = typoCandidates(words);
   const known = await knownWords(ctx, candidates);
@@ -139,7 +150,7 @@ export async function searchProducts(
   inventory: Inventory,
   query: ProductSearch,
 ): Promise<SearchResult> {
-  const { rows, ...result } = await searchPage(ctx, inventory, query, 'rows');
+  const { rows, ...result } = await searchPage(ctx, inventory, query, 'rows', correctionsFrom(ctx));
   return { ...result, rows: rows as ProductRow[] };
 }
 
@@ -153,8 +164,9 @@ export async function searchProductIds(
   ctx: Context,
   inventory: Inventory,
   query: ProductSearch,
+  correct: Corrections = correctionsFrom(ctx),
 ): Promise<SearchIds> {
-  const { rows, ...result } = await searchPage(ctx, inventory, query, 'ids');
+  const { rows, ...result } = await searchPage(ctx, inventory, query, 'ids', correct);
   return { ...result, ids: rows.map((row) => row.id) };
 }
 
@@ -163,6 +175,7 @@ async function searchPage(
   inventory: Inventory,
   query: ProductSearch,
   shape: 'rows' | 'ids',
+  correct: Corrections,
 ): Promise<Omit<SearchResult, 'rows'> & { rows: { id: string }[] }> {
   const sort: ProductSort = query.sort ?? (query.q ? 'relevance' : 'newest');
   if (sort === 'relevance' && !query.q) throw validation('sort', 'relevance needs a search query q');
@@ -178,7 +191,7 @@ async function searchPage(
   if (query.q) {
     const exact = sql`websearch_to_tsquery('simple', ${query.q})`;
     const words = queryWords(query.q);
-    const fuzzyText = fuzzyTsquery(words, await corrections(ctx, words));
+    const fuzzyText = fuzzyTsquery(words, await correct(words));
     const fuzzy = fuzzyText ? sql`to_tsquery('simple', ${fuzzyText})` : undefined;
     const title = sql`lower(${products.title})`;
     // Each way to match probes its own index (full text, trigram) and the union of their ids
