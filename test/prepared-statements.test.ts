@@ -1,9 +1,10 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './helpers/app.js';
+import { createTestApp, signUp, type TestApp } from './helpers/app.js';
 import { taxRates } from '../src/modules/orders/schema.js';
-import type { Database, Executor } from '../src/platform/db/client.js';
-import { prepared, preparedPerCount } from '../src/platform/db/prepared.js';
+import { users } from '../src/modules/users/schema.js';
+import { rowsOf, type Database, type Executor } from '../src/platform/db/client.js';
+import { prepared, preparedForIds, preparedPerCount } from '../src/platform/db/prepared.js';
 
 /** On the run's own database (PGlite, or PostgreSQL when DATABASE_URL is set). */
 describe('prepared statements', () => {
@@ -96,4 +97,50 @@ describe('prepared statements', () => {
     });
     expect(counts).toEqual([1, 2, 3, 3]);
   });
+  const usersById = preparedForIds(2, (on: Executor, idIn, name) =>
+    on.select({ id: users.id }).from(users).where(idIn(users.id)).prepare(`test_users_by_id_${name}`),
+  );
+  const sorted = (rows: { id: string }[]) => rows.map((r) => r.id).sort();
+
+  it('finds rows by a list of ids of any length, within the caller’s transaction', async () => {
+    const ids = await Promise.all([signUp(app), signUp(app), signUp(app)]).then((u) =>
+      u.map((x) => x.userId),
+    );
+    expect(await usersById(db, [])).toEqual([]);
+    expect(sorted(await usersById(db, ids.slice(0, 1)))).toEqual(ids.slice(0, 1).sort());
+    expect(sorted(await usersById(db, ids.slice(0, 2)))).toEqual(ids.slice(0, 2).sort());
+    // Above `max`: one array parameter.
+    expect(sorted(await usersById(db, [...ids, ids[0]!]))).toEqual([...ids].sort());
+    await rolledBack(async (tx) => {
+      await tx.delete(users).where(eq(users.id, ids[1]!));
+      expect(sorted(await usersById(tx, ids))).toEqual([ids[0]!, ids[2]!].sort());
+    });
+  });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    'lets PostgreSQL keep its generic plan for a list of ids of one length',
+    async () => {
+      const { userId } = await signUp(app);
+      const plans = async (tx: Executor, statement: string) => {
+        const rows = rowsOf<{ generic: number; custom: number }>(
+          await tx.execute(sql`
+            select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+            where statement like ${`%${statement}%`}`),
+        );
+        expect(rows).toHaveLength(1);
+        return rows[0]!;
+      };
+      await rolledBack(async (tx) => {
+        for (let i = 0; i < 8; i += 1) {
+          expect(sorted(await usersById(tx, [userId]))).toEqual([userId]);
+          expect(sorted(await usersById(tx, [userId, userId, userId]))).toEqual([userId]);
+        }
+        // PostgreSQL plans the first five runs of a statement (on this connection) for their
+        // parameters, then keeps its generic plan if that is no dearer.
+        const list = await plans(tx, '"users"."id" in ($1)');
+        expect(list.custom).toBeLessThanOrEqual(5);
+        expect(list.generic).toBeGreaterThanOrEqual(3);
+      });
+    },
+  );
 });

@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
-import { prepared } from '../../platform/db/prepared.js';
+import { preparedForIds } from '../../platform/db/prepared.js';
 import { products, variants } from './schema.js';
 
 /** What an order needs to know about a variant: price snapshot, names, and whether it may be sold. */
@@ -26,7 +26,7 @@ export async function variantsForSale(
 ): Promise<Map<string, VariantForSale>> {
   const out = new Map<string, VariantForSale>();
   if (variantIds.length === 0) return out;
-  const rows = await variantsById(ctx.db, { ids: [...new Set(variantIds)] });
+  const rows = await variantsById(ctx.db, [...new Set(variantIds)]);
   for (const { variant: v, productTitle, status } of rows) {
     out.set(v.id, {
       variantId: v.id,
@@ -44,11 +44,11 @@ export async function variantsForSale(
   return out;
 }
 
-const variantsById = prepared((db) =>
+const variantsById = preparedForIds(32, (db, idIn, name) =>
   db
     .select({ variant: variants, productTitle: products.title, status: products.status })
     .from(variants)
     .innerJoin(products, eq(products.id, variants.productId))
-    .where(sql`${variants.id} = any(${sql.placeholder('ids')}::uuid[])`)
-    .prepare('catalog_variants_for_sale'),
+    .where(idIn(variants.id))
+    .prepare(`catalog_variants_for_sale_${name}`),
 );

@@ -1,10 +1,9 @@
-import { sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { BroadcastListener, type Broadcast } from '../../platform/broadcast.js';
 import type { Database, Tx } from '../../platform/db/client.js';
 import { onCommit } from '../../platform/db/commit-hooks.js';
-import { prepared } from '../../platform/db/prepared.js';
+import { preparedForIds } from '../../platform/db/prepared.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { isUuid } from '../../platform/ids.js';
 import { batchPerTurn } from '../../platform/turn-batch.js';
@@ -181,7 +180,7 @@ export class LiveStock {
 
   private async readAndKeep(ids: string[]): Promise<Map<string, number>> {
     const changesBefore = this.changes;
-    const rows = await availableById(this.options.db, { ids });
+    const rows = await availableById(this.options.db, ids);
     const available = new Map(rows.map((row) => [row.variantId, row.available]));
     // Only a process that listens (TTL above 0) can be hearing.
     if (this.changesHeard.hearing && this.changes === changesBefore) {
@@ -204,10 +203,10 @@ export class LiveStock {
   }
 }
 
-const availableById = prepared((db) =>
+const availableById = preparedForIds(64, (db, idIn, name) =>
   db
     .select({ variantId: stockLevels.variantId, available: stockLevels.available })
     .from(stockLevels)
-    .where(sql`${stockLevels.variantId} = any(${sql.placeholder('ids')}::uuid[])`)
-    .prepare('available_by_id'),
+    .where(idIn(stockLevels.variantId))
+    .prepare(`available_by_id_${name}`),
 );

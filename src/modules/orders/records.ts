@@ -1,7 +1,7 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Context } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
-import { prepared } from '../../platform/db/prepared.js';
+import { prepared, preparedForIds } from '../../platform/db/prepared.js';
 import { isUuid } from '../../platform/ids.js';
 import { orderItems, orders, orderStatusHistory, type ShippingAddress } from './schema.js';
 import type { OrderStatus } from './status.js';
@@ -78,7 +78,10 @@ export function parseOrderNumber(text: string): number | undefined {
 /** Rows with their lines, in one query for all of them; keeps the order of `rows`. */
 export async function withLines(db: Executor, rows: OrderRow[]): Promise<OrderRecord[]> {
   if (rows.length === 0) return [];
-  const lines = await linesOf(db, { ids: rows.map((r) => r.id) });
+  const lines = await linesOf(
+    db,
+    rows.map((r) => r.id),
+  );
   const byOrder = new Map<string, OrderItemRow[]>();
   for (const line of lines) byOrder.set(line.orderId, [...(byOrder.get(line.orderId) ?? []), line]);
   return rows.map((row) => toRecord(row, byOrder.get(row.id) ?? []));
@@ -165,13 +168,13 @@ const orderById = prepared((db) =>
     .prepare('orders_by_id'),
 );
 
-const linesOf = prepared((db) =>
+const linesOf = preparedForIds(32, (db, idIn, name) =>
   db
     .select()
     .from(orderItems)
-    .where(sql`${orderItems.orderId} = any(${sql.placeholder('ids')}::uuid[])`)
+    .where(idIn(orderItems.orderId))
     .orderBy(asc(orderItems.orderId), asc(orderItems.position))
-    .prepare('order_items_of'),
+    .prepare(`order_items_of_${name}`),
 );
 
 const historyOf = prepared((db) =>

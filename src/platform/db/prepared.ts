@@ -1,3 +1,4 @@
+import { inArray, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Executor } from './client.js';
 
 interface Statement<P, R> {
@@ -55,6 +56,38 @@ export function preparedPerCount<P extends Record<string, unknown>, R>(
   const perCount = Array.from({ length: max + 1 }, (_, count) => prepared((db) => build(db, count)));
   return (db, count, params) =>
     count <= max ? perCount[count]!(db, params) : build(db, count).execute(params);
+}
+
+/**
+ * `prepared` for a statement over a list of uuids: `column in ($1, …, $n)`, one statement per
+ * count of ids up to `max`, and `column = any($1::uuid[])` above it. `build` writes the condition
+ * with `where(…)` and names the statement with `name` in it.
+ *
+ * PostgreSQL plans a statement with an array parameter afresh on every execution: its generic
+ * plan is costed for an array of unknown length, so it never looks cheaper than a plan for the
+ * array at hand. With one placeholder per id the generic plan is the custom one, and PostgreSQL
+ * keeps it after five executions. Reading an order's variants was planned on every order: 0.37 ms
+ * of PostgreSQL's time, an eighth of its work per order.
+ */
+export function preparedForIds<R>(
+  max: number,
+  build: (
+    db: Executor,
+    where: (column: AnyColumn) => SQL,
+    name: string,
+  ) => Statement<Record<string, unknown>, R>,
+): (db: Executor, ids: readonly string[]) => Promise<R> {
+  const placeholders = (count: number) => Array.from({ length: count }, (_, i) => sql.placeholder(`id${i}`));
+  const perCount = preparedPerCount(max, (db, count) =>
+    build(db, (column) => inArray(column, placeholders(count)), String(count)),
+  );
+  const many = prepared((db) =>
+    build(db, (column) => sql`${column} = any(${sql.placeholder('ids')}::uuid[])`, 'many'),
+  );
+  return (db, ids) =>
+    ids.length <= max
+      ? perCount(db, ids.length, Object.fromEntries(ids.map((id, i) => [`id${i}`, id])))
+      : many(db, { ids });
 }
 
 function sessionOf(db: Executor): OnClient & { constructor: unknown } {
