@@ -67,7 +67,7 @@ export function preparedPerCount<P extends Record<string, unknown>, R>(
  * plan is costed for an array of unknown length, so it never looks cheaper than a plan for the
  * array at hand. With one placeholder per id the generic plan is the custom one, and PostgreSQL
  * keeps it after five executions. Reading an order's variants was planned on every order: 0.37 ms
- * of PostgreSQL's time, an eighth of its work per order.
+ * of the 2.1–2.5 ms of CPU PostgreSQL spent per order.
  */
 export function preparedForIds<R>(
   max: number,
