@@ -96,7 +96,7 @@ const vars = {
     z.coerce.number().int().min(0).max(86_400).default(900),
     {
       description:
-        'Seconds the read cache (Redis when `REDIS_URL` is set, else in-process) keeps product details, product list and search pages and the category tree. 0 turns the catalog cache off. Catalog writes invalidate it at once.',
+        'Seconds the read cache (Redis when `REDIS_URL` is set, else in-process) keeps product details, product list and search pages, the category tree and search’s word corrections. 0 turns the catalog cache off. Catalog writes invalidate it at once.',
     },
   ],
   CACHE_TTL_USER: [
